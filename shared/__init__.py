@@ -1,0 +1,1 @@
+"""Tunedrop's logic: everything the triggers in `functions/` call."""
