@@ -1,0 +1,92 @@
+"""Runs every function of a FunctionApp: HTTP on loopback, timers on schedule, blobs on change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import azure.functions as func
+
+from localdev.host.blobs import BlobTriggerRunner
+from localdev.host.discovery import BlobFunction, HttpFunction, TimerFunction, discover
+from localdev.host.host_config import HostConfig
+from localdev.host.http_server import HttpFunctionServer
+from localdev.host.timers import TimerRunner
+
+logger = logging.getLogger(__name__)
+
+
+class LocalHost:
+    """Hosts `app` the way `func start` would, with settings from `environ`.
+
+    Binding expressions (`%SETTING%`) and blob connections are read from `environ`; the blob
+    SDK-type converters read connections from the process environment, as in the real worker,
+    so `environ` should be that environment.
+    """
+
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        environ: Mapping[str, str],
+        *,
+        port: int = 7071,
+        config: HostConfig | None = None,
+        function_key: str = "",
+        blob_poll_seconds: float = 1.0,
+    ) -> None:
+        self.config = config or HostConfig()
+        functions = discover(app, environ)
+        self.http = HttpFunctionServer(
+            ("127.0.0.1", port),
+            [f for f in functions if isinstance(f, HttpFunction)],
+            route_prefix=self.config.route_prefix,
+            function_key=function_key,
+        )
+        self.timers = [TimerRunner(f) for f in functions if isinstance(f, TimerFunction)]
+        self.blobs = [
+            BlobTriggerRunner(
+                f,
+                environ[f.connection],
+                max_dequeue_count=self.config.blob_max_dequeue_count,
+                poll_seconds=blob_poll_seconds,
+            )
+            for f in functions
+            if isinstance(f, BlobFunction)
+        ]
+        self.functions = functions
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    def start(self) -> None:
+        self.http.start()
+        for runner in [*self.blobs, *self.timers]:
+            runner.start()
+        for function in self.functions:
+            logger.info(
+                "function %s: %s",
+                function.name,
+                describe(function, self.url, self.config.route_prefix),
+            )
+
+    def stop(self) -> None:
+        for runner in [*self.timers, *self.blobs]:
+            runner.stop()
+        self.http.stop()
+
+    def __enter__(self) -> LocalHost:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def describe(function: HttpFunction | TimerFunction | BlobFunction, url: str, prefix: str) -> str:
+    if isinstance(function, HttpFunction):
+        methods = ",".join(sorted(function.methods))
+        return f"[{methods}] {url}/{prefix}/{function.route}"
+    if isinstance(function, TimerFunction):
+        return f"timer {function.schedule!r}"
+    return f"blob {function.container}/{function.blob_pattern}"

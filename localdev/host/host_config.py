@@ -1,0 +1,23 @@
+"""The parts of `host.json` the local host honours."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    route_prefix: str = "api"
+    blob_max_dequeue_count: int = 5
+
+    @classmethod
+    def load(cls, path: Path) -> HostConfig:
+        if not path.exists():
+            return cls()
+        extensions = json.loads(path.read_text(encoding="utf-8")).get("extensions", {})
+        return cls(
+            route_prefix=extensions.get("http", {}).get("routePrefix", "api"),
+            blob_max_dequeue_count=int(extensions.get("blobs", {}).get("maxDequeueCount", 5)),
+        )

@@ -1,0 +1,136 @@
+"""Serves a FunctionApp's HTTP functions on loopback, as `func start` does on port 7071."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from localdev.host.discovery import HttpFunction
+from localdev.host.invoke import call_handler
+from localdev.host.routes import RouteTemplate
+
+logger = logging.getLogger(__name__)
+
+
+class HttpFunctionServer(ThreadingHTTPServer):
+    """Routes `/<prefix>/<route>` to the function declaring it, checking function keys."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        functions: Sequence[HttpFunction],
+        *,
+        route_prefix: str = "api",
+        function_key: str = "",
+    ) -> None:
+        super().__init__(address, _RequestHandler)
+        self.functions = [(RouteTemplate.parse(f.route), f) for f in functions]
+        self.route_prefix = route_prefix.strip("/")
+        self.function_key = function_key
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="http-host", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def find(self, method: str, path: str) -> tuple[HttpFunction, dict[str, str]] | int:
+        """The function and route values for a request, or the status to answer instead."""
+        prefix = f"/{self.route_prefix}/" if self.route_prefix else "/"
+        if not path.startswith(prefix):
+            return 404
+        relative = path[len(prefix) :]
+        allowed = False
+        for template, function in self.functions:
+            values = template.match(relative)
+            if values is None:
+                continue
+            if method in function.methods:
+                return function, values
+            allowed = True
+        return 405 if allowed else 404
+
+    def authorized(
+        self, function: HttpFunction, headers: dict[str, str], query: dict[str, str]
+    ) -> bool:
+        # Like `func start`: keys are enforced only when one is configured.
+        if function.auth_level == "anonymous" or not self.function_key:
+            return True
+        given = headers.get("x-functions-key") or query.get("code") or ""
+        return hmac.compare_digest(given.encode(), self.function_key.encode())
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: HttpFunctionServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        found = self.server.find(self.command, url.path)
+        if isinstance(found, int):
+            self._send_status(found)
+            return
+        function, route_params = found
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if not self.server.authorized(function, headers, query):
+            self._send_status(401)
+            return
+        request = func.HttpRequest(
+            self.command,
+            f"{self.server.url}{self.path}",
+            headers=headers,
+            params=query,
+            route_params=route_params,
+            body=body,
+        )
+        try:
+            response = call_handler(function.handler, {function.arg_name: request})
+        except Exception:
+            # The real host answers 500 with no detail and logs the exception.
+            logger.exception("function %s failed", function.name)
+            self._send_status(500)
+            return
+        self._send_response(response)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+    def _send_status(self, status: int) -> None:
+        self._send_response(func.HttpResponse(status_code=status))
+
+    def _send_response(self, response: func.HttpResponse | None) -> None:
+        if response is None:
+            response = func.HttpResponse(status_code=204)
+        body = response.get_body() or b""
+        self.send_response(response.status_code)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if body and "content-type" not in headers:
+            mimetype = response.mimetype or "text/plain"
+            headers["content-type"] = f"{mimetype}; charset={response.charset or 'utf-8'}"
+        headers["content-length"] = str(len(body))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)

@@ -1,0 +1,56 @@
+"""The one place Tunedrop gets its Entra ID credential from.
+
+In Azure that is `DefaultAzureCredential` (the Function App's managed identity). Against the
+local emulator, the setting `TUNEDROP_LOCAL_BEARER_TOKEN` gives a fixed token instead; it is
+refused for any endpoint that is not on loopback, so it can never stand in for a real login.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
+from azure.identity import DefaultAzureCredential
+
+from shared.errors import SettingsError
+from shared.settings import Settings
+
+LOCAL_TOKEN_SETTING = "TUNEDROP_LOCAL_BEARER_TOKEN"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class FixedTokenCredential:
+    """Hands out one fixed bearer token; for the loopback emulator and tests only."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "FixedTokenCredential(token=***)"
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes: str, options: object = None) -> AccessTokenInfo:
+        return AccessTokenInfo(self._token, int(time.time()) + 3600)
+
+
+def is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in LOOPBACK_HOSTS
+
+
+def app_credential(settings: Settings) -> TokenCredential:
+    """The credential for Azure OpenAI, ARM and storage, chosen from the settings."""
+    token = settings.extra.get(LOCAL_TOKEN_SETTING, "")
+    if not token:
+        return DefaultAzureCredential()
+    remote = [
+        url for url in (settings.openai_endpoint, settings.arm_endpoint) if not is_loopback(url)
+    ]
+    if remote:
+        raise SettingsError(
+            f"{LOCAL_TOKEN_SETTING} is only for the local emulator, but these endpoints are not "
+            f"on loopback: {', '.join(remote)}; remove the setting to use managed identity"
+        )
+    return FixedTokenCredential(token)

@@ -1,0 +1,163 @@
+"""Tunedrop's app settings: read once from the environment into one frozen object.
+
+Every setting is listed in `local.settings.example.json` and in the README's table. Reading
+collects every problem first, so a misconfigured app fails with one message naming each
+missing or malformed setting instead of one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+from shared.errors import SettingsError
+
+T = TypeVar("T")
+
+# Azure naming rules: containers 3-63 lowercase letters, digits and single dashes; tables
+# 3-63 alphanumerics starting with a letter.
+CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+SECRET_FIELDS = frozenset({"storage_connection", "openai_api_key"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every app setting Tunedrop reads, typed and checked. Secrets are masked in `repr`."""
+
+    storage_connection: str
+    storage_account_name: str
+    openai_endpoint: str
+    openai_api_key: str
+    openai_api_version: str
+    subscription_id: str
+    resource_group: str
+    openai_account: str
+    arm_endpoint: str
+    arm_ca_bundle: str
+    inbox_container: str
+    reports_container: str
+    runs_table: str
+    default_model: str
+    base_deployment: str
+    settle_seconds: float
+    deploy_ttl_hours: float
+    deploy_sku: str
+    deploy_capacity: int
+    max_chat_tokens: int
+    max_request_bytes: int
+    stalled_after_minutes: float
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        shown = []
+        for item in fields(self):
+            if item.name == "extra":
+                continue
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS and value:
+                value = "***"
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def uses_storage_identity(self) -> bool:
+        """True when storage is reached with Entra ID (an account name) rather than a key."""
+        return not self.storage_connection
+
+    @property
+    def blob_account_url(self) -> str:
+        return f"https://{self.storage_account_name}.blob.core.windows.net"
+
+    @property
+    def table_account_url(self) -> str:
+        return f"https://{self.storage_account_name}.table.core.windows.net"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Reads and checks every setting; raises `SettingsError` naming each bad one."""
+        reader = _Reader(environ)
+        connection = reader.text("AzureWebJobsStorage", "")
+        account = reader.text("AzureWebJobsStorage__accountName", "")
+        if not connection and not account:
+            reader.problems.append(
+                "AzureWebJobsStorage is missing: set a storage connection string "
+                "(UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName"
+            )
+        settings = cls(
+            storage_connection=connection,
+            storage_account_name=account,
+            openai_endpoint=reader.url("AZURE_OPENAI_ENDPOINT"),
+            openai_api_key=reader.text("AZURE_OPENAI_API_KEY", ""),
+            openai_api_version=reader.text("AZURE_OPENAI_API_VERSION", "2024-10-21"),
+            subscription_id=reader.text("AZURE_SUBSCRIPTION_ID"),
+            resource_group=reader.text("AZURE_RESOURCE_GROUP"),
+            openai_account=reader.text("AZURE_OPENAI_ACCOUNT"),
+            arm_endpoint=reader.url("ARM_ENDPOINT", "https://management.azure.com"),
+            arm_ca_bundle=reader.text("ARM_CA_BUNDLE", ""),
+            inbox_container=reader.matching("INBOX_CONTAINER", CONTAINER_NAME, "training-inbox"),
+            reports_container=reader.matching(
+                "REPORTS_CONTAINER", CONTAINER_NAME, "training-reports"
+            ),
+            runs_table=reader.matching("RUNS_TABLE", TABLE_NAME, "TunedropRuns"),
+            default_model=reader.text("DEFAULT_MODEL", "gpt-4o-mini-2024-07-18"),
+            base_deployment=reader.text("BASE_DEPLOYMENT", ""),
+            settle_seconds=reader.number("SETTLE_SECONDS", float, 60.0),
+            deploy_ttl_hours=reader.number("DEPLOY_TTL_HOURS", float, 24.0),
+            deploy_sku=reader.text("DEPLOY_SKU", "Standard"),
+            deploy_capacity=reader.number("DEPLOY_CAPACITY", int, 1),
+            max_chat_tokens=reader.number("MAX_CHAT_TOKENS", int, 800),
+            max_request_bytes=reader.number("MAX_REQUEST_BYTES", int, 8 * 1024 * 1024),
+            stalled_after_minutes=reader.number("STALLED_AFTER_MINUTES", float, 120.0),
+            extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
+        )
+        if reader.problems:
+            raise SettingsError(
+                "Tunedrop cannot start; fix these app settings: " + "; ".join(reader.problems)
+            )
+        return settings
+
+
+class _Reader:
+    """Reads settings while collecting every problem, so all of them are reported at once."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self.environ.get(name, "").strip()
+        if value:
+            return value
+        if default is None:
+            self.problems.append(f"{name} is missing")
+            return ""
+        return default
+
+    def url(self, name: str, default: str | None = None) -> str:
+        value = self.text(name, default)
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            self.problems.append(f"{name} must be an http(s) URL, not {value!r}")
+        return value.rstrip("/")
+
+    def matching(self, name: str, pattern: re.Pattern[str], default: str) -> str:
+        value = self.text(name, default)
+        if not pattern.match(value):
+            self.problems.append(f"{name} {value!r} is not a valid name")
+        return value
+
+    def number(self, name: str, kind: Callable[[str], T], default: T) -> T:
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value: Any = kind(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a {kind.__name__}, not {raw!r}")
+            return default
+        if value <= 0:
+            self.problems.append(f"{name} must be greater than 0, not {raw!r}")
+            return default
+        return value
