@@ -1,0 +1,49 @@
+"""`python -m localdev.emulator --port N --arm-port M [--timings fast|realistic]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from localdev.emulator.emulator import running_emulator
+from localdev.emulator.timings import Timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the emulator in the foreground until Ctrl-C (or SIGTERM); prints its URLs."""
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev.emulator",
+        description="Azure OpenAI + ARM deployments emulator on loopback.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="data-plane HTTP port (0: any free)")
+    parser.add_argument("--arm-port", type=int, default=0, help="ARM HTTPS port (0: any free)")
+    parser.add_argument("--timings", choices=("fast", "realistic"), default="fast")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+    with running_emulator(
+        port=args.port, arm_port=args.arm_port, timings=Timings.named(args.timings)
+    ) as emulator:
+        print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
+        print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")
+        print(f"  ARM:        {emulator.arm_url}  (trust CA: {emulator.ca_cert_path})")
+        print(f"  account:    {emulator.account_id}")
+        print(f"  admin:      {emulator.url}/_emulator/info", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("Stopping the emulator.", flush=True)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Admin endpoints under /_emulator/ on the data-plane port, for processes that did not start
+the emulator (the local Functions host, end-to-end tests). Not logged, not authenticated.
+
+    GET    /_emulator/info       URLs, key and ARM names of the emulated account
+    GET    /_emulator/requests   the request log             DELETE clears it
+    GET    /_emulator/faults     armed faults with what remains
+    POST   /_emulator/faults     arm a fault (a JSON object, or a list of them) -> 201
+    DELETE /_emulator/faults     disarm every fault -> 204
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localdev.emulator.faults import Fault
+from localdev.emulator.store import State
+from localdev.emulator.wire import ApiError, Request, Response, json_response
+
+PREFIX = "/_emulator/"
+Info = dict[str, Any]
+
+
+def handle(state: State, info: Info, request: Request) -> Response:
+    try:
+        return _dispatch(state, info, request)
+    except ApiError as error:
+        return error.to_response()
+
+
+def _dispatch(state: State, info: Info, request: Request) -> Response:
+    route = (request.method, request.path.removeprefix(PREFIX).rstrip("/"))
+    if route == ("GET", "info"):
+        return json_response(200, info)
+    if route == ("GET", "requests"):
+        return json_response(200, {"data": [r.to_json() for r in state.log.records()]})
+    if route == ("DELETE", "requests"):
+        state.log.clear()
+        return Response(204)
+    if route == ("GET", "faults"):
+        return json_response(200, {"data": state.faults.armed()})
+    if route == ("POST", "faults"):
+        payload = request.json()
+        try:
+            faults = [
+                Fault.from_json(p) for p in (payload if isinstance(payload, list) else [payload])
+            ]
+        except ValueError as exc:
+            raise ApiError(400, "invalidFault", str(exc)) from exc
+        for fault in faults:
+            state.faults.add(fault)
+        return json_response(201, {"data": [f.to_json() for f in faults]})
+    if route == ("DELETE", "faults"):
+        state.faults.clear()
+        return Response(204)
+    raise ApiError(404, "notFound", f"There is no admin endpoint {request.method} {request.path}.")

@@ -1,0 +1,137 @@
+"""Faults a test injects: throttling, server errors, timeouts, failed jobs, files in error.
+
+HTTP faults (`throttle`, `server_error`, `timeout`) answer the next `times` requests whose
+method matches (any when None) and whose path contains `path_contains`. A `timeout` holds the
+request for `hold_seconds` and then closes the connection without answering, so a client with a
+shorter timeout sees its own timeout and a patient one sees the connection drop.
+Life-cycle faults (`job_fails`, `file_error`) mark the next `times` jobs or files created by a
+request whose path contains `path_contains`: the job ends `failed` with `error.message`, the file
+ends `error` with `status_details`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from localdev.emulator.wire import Response, json_response
+
+HTTP_KINDS = ("throttle", "server_error", "timeout")
+LIFECYCLE_KINDS = ("job_fails", "file_error")
+DEFAULT_MESSAGES = {
+    "job_fails": "The fine-tuning job failed due to an internal error.",
+    "file_error": "The file could not be processed because of an internal error.",
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault to inject; see the module docstring for what each kind does."""
+
+    kind: str
+    path_contains: str = ""
+    method: str | None = None
+    times: int = 1
+    retry_after: int = 1
+    hold_seconds: float = 5.0
+    message: str = ""
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in HTTP_KINDS + LIFECYCLE_KINDS:
+            kinds = ", ".join(HTTP_KINDS + LIFECYCLE_KINDS)
+            raise ValueError(f'fault kind "{self.kind}" is unknown; use one of: {kinds}')
+        if self.times < 1:
+            raise ValueError(f'fault "times" must be at least 1, not {self.times}')
+        if self.retry_after < 0 or self.hold_seconds < 0:
+            raise ValueError('fault "retry_after" and "hold_seconds" must not be negative')
+
+    @classmethod
+    def from_json(cls, payload: Any) -> Fault:
+        """Builds a fault from the admin endpoint's JSON; unknown keys are refused."""
+        if not isinstance(payload, Mapping):
+            raise ValueError("a fault must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise ValueError(f"fault has unknown keys: {', '.join(unknown)}")
+        try:
+            return cls(**payload)
+        except TypeError as exc:
+            raise ValueError(f"fault is malformed: {exc}") from exc
+
+    @property
+    def failure_message(self) -> str:
+        return self.message or DEFAULT_MESSAGES.get(self.kind, "")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultBook:
+    """The faults still armed, each with how many more times it fires. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: list[list[Any]] = []  # [fault, remaining]
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._armed.append([fault, fault.times])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._armed.clear()
+
+    def armed(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{**fault.to_json(), "remaining": left} for fault, left in self._armed]
+
+    def take_http(self, method: str, path: str) -> Fault | None:
+        """Consumes and returns the first HTTP fault that matches this request, if any."""
+        return self._take(HTTP_KINDS, method, path)
+
+    def take_lifecycle(self, kind: str, path: str) -> Fault | None:
+        """Consumes and returns a `job_fails` / `file_error` fault for a creation at `path`."""
+        return self._take((kind,), None, path)
+
+    def _take(self, kinds: tuple[str, ...], method: str | None, path: str) -> Fault | None:
+        with self._lock:
+            for entry in self._armed:
+                fault: Fault = entry[0]
+                if fault.kind not in kinds or fault.path_contains not in path:
+                    continue
+                if method and fault.method and fault.method.upper() != method:
+                    continue
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._armed.remove(entry)
+                return fault
+        return None
+
+
+def fault_response(fault: Fault, *, style: str) -> Response:
+    """The answer an HTTP fault gives, in the error shape of the plane that serves it.
+
+    `style` is "authoring" (files, jobs, models: the spec's camelCase codes), "inference"
+    (deployments: the numeric codes the live service sends) or "arm".
+    """
+    if fault.kind == "timeout":
+        return Response(0, drop_after=fault.hold_seconds)
+    if fault.kind == "throttle":
+        code = {"authoring": "tooManyRequests", "inference": "429", "arm": "TooManyRequests"}
+        message = fault.message or (
+            "Requests have exceeded the call rate limit of your current pricing tier. "
+            f"Please retry after {fault.retry_after} seconds."
+        )
+        headers = {"Retry-After": str(fault.retry_after)}
+        return json_response(429, _error(fault.code or code[style], message), headers)
+    code = {"authoring": "internalFailure", "inference": "500", "arm": "InternalServerError"}
+    message = fault.message or "The server had an error while processing your request."
+    return json_response(500, _error(fault.code or code[style], message))
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}

@@ -1,0 +1,167 @@
+"""Fine-tuning job routes: create, list, get, cancel, delete, events, checkpoints."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from functools import partial
+from typing import Any
+
+from localdev.emulator import catalog
+from localdev.emulator.datasets import Dataset
+from localdev.emulator.files import StoredFile, store_file
+from localdev.emulator.jobs import TERMINAL, Job, checkpoints, events
+from localdev.emulator.store import State, new_id
+from localdev.emulator.training import plan_training, resolve_hyperparameters, results_csv
+from localdev.emulator.wire import ApiError, Request, Response, Router, json_response, page_after
+
+SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+NEVER = float("inf")
+
+
+def register(router: Router, state: State) -> None:
+    base = "/openai/fine_tuning/jobs"
+    router.add("POST", base, partial(create_job, state))
+    router.add("GET", base, partial(list_jobs, state))
+    router.add("GET", base + "/{job_id}", partial(get_job, state))
+    router.add("DELETE", base + "/{job_id}", partial(delete_job, state))
+    router.add("POST", base + "/{job_id}/cancel", partial(cancel_job, state))
+    router.add("GET", base + "/{job_id}/events", partial(list_events, state))
+    router.add("GET", base + "/{job_id}/checkpoints", partial(list_checkpoints, state))
+
+
+def find_job(state: State, job_id: str) -> Job:
+    job = state.jobs.get(job_id)
+    if job is None:
+        raise ApiError(404, "notFound", f"The fine-tuning job '{job_id}' could not be found.")
+    return job
+
+
+def create_job(state: State, request: Request, params: dict[str, str]) -> Response:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalidPayload", "The request body must be a JSON object.")
+    missing = [k for k in ("model", "training_file") if not body.get(k)]
+    if missing:
+        raise ApiError(400, "invalidPayload", f"The request is missing: {', '.join(missing)}.")
+    model = catalog.base_model(str(body["model"]))
+    if model is None or not model.fine_tunable:
+        raise ApiError(
+            400, "invalidPayload", "The specified base model does not support fine-tuning."
+        )
+    training, train_data = _processed_file(state, str(body["training_file"]), "training")
+    validation, n_valid = None, 0
+    if body.get("validation_file"):
+        validation, valid_data = _processed_file(state, str(body["validation_file"]), "validation")
+        n_valid = len(valid_data.examples)
+    suffix, seed = _suffix_and_seed(body)
+    try:
+        hyper = resolve_hyperparameters(body.get("hyperparameters"), len(train_data.examples))
+    except ValueError as exc:
+        raise ApiError(400, "invalidPayload", f"{exc}.") from exc
+    plan = plan_training(
+        hyper,
+        n_train=len(train_data.examples),
+        n_valid=n_valid,
+        seed=seed,
+        fingerprint=train_data.fingerprint,
+    )
+    now, timings = state.now(), state.timings
+    started = now + timings.job_queued
+    trains_until = started + hyper.n_epochs * timings.job_step
+    results = store_file(
+        state, filename="results.csv", purpose="fine-tune-results",
+        content=results_csv(plan).encode(), path=None, visible_at=trains_until,
+    )  # fmt: skip
+    job = Job(
+        id=new_id("ftjob"), model=model.id, training_file=training.id,
+        validation_file=validation.id if validation else None, suffix=suffix, seed=seed,
+        created_at=now, started_at=started, trains_until=trains_until, ended_at=trains_until,
+        outcome="succeeded", plan=plan, trained_tokens=train_data.tokens * hyper.n_epochs,
+        results_file=results.id,
+    )  # fmt: skip
+    fault = state.faults.take_lifecycle("job_fails", request.path)
+    if fault is not None:
+        job.outcome, job.ended_at = "failed", started + (trains_until - started) / 2
+        job.error_code, job.error_message = fault.code or "internal_error", fault.failure_message
+        results.visible_at = NEVER
+    with state.lock:
+        state.jobs[job.id] = job
+        state.trained[job.fine_tuned_model] = train_data
+    location = f"http://{request.header('host')}/openai/fine_tuning/jobs/{job.id}"
+    return json_response(201, job.to_json(now), {"Location": location})
+
+
+def list_jobs(state: State, request: Request, params: dict[str, str]) -> Response:
+    now = state.now()
+    with state.lock:
+        jobs = sorted(state.jobs.values(), key=lambda j: j.created_at, reverse=True)
+    page, has_more = page_after(jobs, request, default_limit=20, id_of=lambda j: j.id)
+    data = [j.to_json(now) for j in page]
+    return json_response(200, {"object": "list", "data": data, "has_more": has_more})
+
+
+def get_job(state: State, request: Request, params: dict[str, str]) -> Response:
+    return json_response(200, find_job(state, params["job_id"]).to_json(state.now()))
+
+
+def cancel_job(state: State, request: Request, params: dict[str, str]) -> Response:
+    with state.lock:
+        job = find_job(state, params["job_id"])
+        now = state.now()
+        status = job.status(now)
+        if status in TERMINAL:
+            message = f"The job '{job.id}' has already ended ({status}) and cannot be cancelled."
+            raise ApiError(400, "unexpectedEntityState", message)
+        job.outcome, job.ended_at = "cancelled", now
+        state.files[job.results_file].visible_at = NEVER
+    return json_response(200, job.to_json(now))
+
+
+def delete_job(state: State, request: Request, params: dict[str, str]) -> Response:
+    with state.lock:
+        job = find_job(state, params["job_id"])
+        if job.status(state.now()) not in TERMINAL:
+            message = f"The job '{job.id}' is still running; cancel it before deleting it."
+            raise ApiError(400, "unexpectedEntityState", message)
+        del state.jobs[job.id]
+    return Response(204)
+
+
+def list_events(state: State, request: Request, params: dict[str, str]) -> Response:
+    found = events(find_job(state, params["job_id"]), state.now())
+    page, has_more = page_after(found, request, default_limit=20, id_of=lambda e: e["id"])
+    return json_response(200, {"object": "list", "data": page, "has_more": has_more})
+
+
+def list_checkpoints(state: State, request: Request, params: dict[str, str]) -> Response:
+    found = checkpoints(find_job(state, params["job_id"]), state.now())
+    page, has_more = page_after(found, request, default_limit=10, id_of=lambda c: c["id"])
+    return json_response(200, {"object": "list", "data": page, "has_more": has_more})
+
+
+def _processed_file(state: State, file_id: str, role: str) -> tuple[StoredFile, Dataset]:
+    stored = state.files.get(file_id)
+    if stored is None or state.now() < stored.visible_at:
+        raise ApiError(400, "invalidPayload", f"The {role} file '{file_id}' does not exist.")
+    status = stored.status(state.now())
+    if status != "processed" or stored.dataset is None:
+        message = (
+            f"The {role} file '{file_id}' is not ready for fine-tuning (status '{status}'); "
+            "only files with status 'processed' and purpose 'fine-tune' can be used."
+        )
+        raise ApiError(400, "invalidPayload", message)
+    return stored, stored.dataset
+
+
+def _suffix_and_seed(body: dict[str, Any]) -> tuple[str | None, int]:
+    suffix = body.get("suffix")
+    if suffix is not None and (not isinstance(suffix, str) or not SUFFIX.match(suffix)):
+        message = "The suffix must be 1 to 40 letters, digits, '-' or '_'."
+        raise ApiError(400, "invalidPayload", message)
+    seed = body.get("seed")
+    if seed is None:
+        seed = uuid.uuid4().int % 2**31
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise ApiError(400, "invalidPayload", "The seed must be a whole number from 0 to 2^31-1.")
+    return suffix, seed
