@@ -2,7 +2,10 @@
 
 import azure.functions as func
 
-from functions import health
+from functions import advance_runs, health, inbox, validate
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health.bp)
+app.register_functions(validate.bp)
+app.register_functions(inbox.bp)
+app.register_functions(advance_runs.bp)

@@ -7,6 +7,17 @@ from typing import Any
 
 import azure.functions as func
 
+from shared.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    SettingsError,
+    TransientServiceError,
+    TunedropError,
+)
+
 
 def json_answer(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -29,3 +40,27 @@ def problem_answer(status: int, title: str, detail: str) -> func.HttpResponse:
         mimetype="application/problem+json",
         charset="utf-8",
     )  # fmt: skip
+
+
+# Most specific first: the first class an error is an instance of decides its answer.
+ERROR_STATUSES: tuple[tuple[type[TunedropError], int, str], ...] = (
+    (PayloadTooLarge, 413, "Payload too large"),
+    (InvalidInput, 400, "Invalid request"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (SettingsError, 503, "Service misconfigured"),
+    (TransientServiceError, 503, "Service busy"),
+    (ServiceError, 502, "Upstream service error"),
+    (TunedropError, 500, "Error"),
+)
+
+
+def error_answer(error: TunedropError) -> func.HttpResponse:
+    """The problem answer for a Tunedrop error; its message is written for the caller."""
+    for kind, status, title in ERROR_STATUSES:
+        if isinstance(error, kind):
+            answer = problem_answer(status, title, str(error))
+            if isinstance(error, TransientServiceError) and error.retry_after:
+                answer.headers["Retry-After"] = str(round(error.retry_after))
+            return answer
+    raise AssertionError("unreachable: TunedropError is the last entry")

@@ -1,0 +1,94 @@
+"""`python -m localdev demo`: Tunedrop's main job, start to finish, on this machine.
+
+Starts the local stack, drops the sample run that ships in `samples/`, prints a line for each
+transition the run records, chats once with the deployed model next to the base model, and exits
+0 when the fine-tuned model answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient
+
+from localdev.azurite import REPO_ROOT
+from localdev.stack import running_stack
+from shared.bootstrap import services
+from shared.pipeline import chat
+from shared.runs.states import RunState
+
+SAMPLES = REPO_ROOT / "samples"
+RUN_FILES = ("run.json", "train.jsonl", "validation.jsonl")
+FAST_TIMER = "* * * * * *"
+FINAL_STATES = {RunState.DEPLOYED, RunState.FAILED, RunState.CANCELLED, RunState.EXPIRED}
+
+
+def sample_dir() -> Path:
+    return next(path for path in sorted(SAMPLES.iterdir()) if (path / "train.jsonl").exists())
+
+
+def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float = 110.0) -> int:
+    sample = sample_dir()
+    question = json.loads((sample / "demo.json").read_text(encoding="utf-8"))
+    if timings == "fast":
+        values = {**values, "RUN_TIMER_SCHEDULE": FAST_TIMER, "SETTLE_SECONDS": "2"}
+    with running_stack(values, timings=timings) as stack:
+        run_name = f"{sample.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        print(f"Functions host {stack.host.url}/api, Azurite, Azure OpenAI emulator: up")
+        drop_run(stack.settings, sample, run_name)
+        print(f"Dropped {sample.relative_to(REPO_ROOT)}/ as run {run_name!r}; following it:")
+        state = follow(run_name, timeout)
+        if state is not RunState.DEPLOYED:
+            print(f"The run ended {state.value}, not deployed.", file=sys.stderr)
+            return 1
+        return talk(run_name, question)
+
+
+def drop_run(settings: Mapping[str, str], sample: Path, run_name: str) -> None:
+    blobs = BlobServiceClient.from_connection_string(settings["AzureWebJobsStorage"])
+    inbox = blobs.get_container_client(settings["INBOX_CONTAINER"])
+    with contextlib.suppress(ResourceExistsError):
+        inbox.create_container()
+    for file_name in RUN_FILES:
+        path = sample / file_name
+        if path.exists():
+            with path.open("rb") as content:
+                inbox.upload_blob(f"{run_name}/{file_name}", content)
+
+
+def follow(run_name: str, timeout: float) -> RunState:
+    """Prints each new timeline entry of the run until it settles or `timeout` passes."""
+    app = services()
+    printed, deadline, state = 0, time.monotonic() + timeout, RunState.WAITING_FOR_FILES
+    while time.monotonic() < deadline:
+        run = app.runs.find(run_name)
+        if run is not None:
+            for entry in run.timeline[printed:]:
+                print(f"  {entry.at:%H:%M:%S}  {entry.to.value:<18} {entry.reason}", flush=True)
+            printed, state = len(run.timeline), run.state
+            if state in FINAL_STATES:
+                return state
+        time.sleep(0.5)
+    print(f"The run did not settle within {timeout:.0f} s.", file=sys.stderr)
+    return state
+
+
+def talk(run_name: str, question: Mapping[str, str]) -> int:
+    """Asks the demo question (with the training system message) and prints both replies."""
+    app = services()
+    messages = [{"role": "user", "content": question["question"]}]
+    if question.get("system"):
+        messages.insert(0, {"role": "system", "content": question["system"]})
+    answer = chat(app, run_name, messages, compare=bool(app.base_deployment))
+    print(f"\nQ: {question['question']}")
+    print(f"fine-tuned ({answer.model}):\n  {answer.reply}")
+    if answer.base_reply is not None:
+        print(f"base ({answer.base_model}):\n  {answer.base_reply}")
+    return 0 if answer.reply else 1

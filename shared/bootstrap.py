@@ -1,0 +1,166 @@
+"""The one place that builds the real adapters, on first use, never at import.
+
+    services()                      the process's `Services`, built from os.environ the first time
+    settings()                      the process's `Settings`, read from os.environ the first time
+    build_services(settings, cred)  the real adapters for these settings and this credential
+    use_services(services)          a `with` block in which services() returns the given ones
+    install_services(services)      the same for the rest of the process (the local host)
+
+The Azure credential is passed in, so tests and the local stack can give a fixed-token one; in
+Azure, `services()` uses `DefaultAzureCredential` (the Function App's managed identity).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from azure.core.credentials import TokenCredential
+
+from shared.credentials import app_credential
+from shared.pipeline.services import Services
+from shared.runs.config import RunDefaults
+from shared.runs.plan import RunPolicy
+from shared.settings import Settings
+
+__all__ = [
+    "Services",
+    "build_services",
+    "install_services",
+    "services",
+    "settings",
+    "use_services",
+]
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+OPENAI_TIMEOUT_SECONDS = 60.0
+# The Azure OpenAI and ARM clients do not retry by themselves: a 429 or 5xx is recorded on the
+# run and retried on a later tick with the run's backoff, so no tick sleeps through a Retry-After
+# and no POST that creates a paid job is ever replayed blindly.
+CLIENT_RETRIES = 0
+
+_lock = threading.Lock()
+_current: Services | None = None
+_settings: Settings | None = None
+
+
+def policy_from(settings: Settings) -> RunPolicy:
+    """The run policy (defaults and timings) the settings describe."""
+    return RunPolicy(
+        defaults=RunDefaults(
+            model=settings.default_model,
+            deploy_sku=settings.deploy_sku,
+            deploy_capacity=settings.deploy_capacity,
+            ttl_hours=settings.deploy_ttl_hours,
+        ),
+        settle_seconds=settings.settle_seconds,
+        stalled_after_minutes=settings.stalled_after_minutes,
+    )
+
+
+def build_services(settings: Settings, credential: TokenCredential) -> Services:
+    """The real adapters: Table and Blob Storage, Azure OpenAI, ARM. Makes no network call."""
+    # Imported here so that importing this module (at function app start) stays cheap.
+    import openai
+    from azure.data.tables import TableServiceClient
+    from azure.identity import get_bearer_token_provider
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+    from azure.storage.blob import BlobServiceClient
+
+    from shared.adapters.arm import ArmDeployments
+    from shared.adapters.azure_openai import AzureOpenAIChat, AzureOpenAIFineTuning
+    from shared.adapters.blob_files import BlobInboxFiles, BlobReportStore
+    from shared.adapters.table_store import TableRunStore
+
+    if settings.storage_connection:
+        blobs = BlobServiceClient.from_connection_string(settings.storage_connection)
+        tables = TableServiceClient.from_connection_string(settings.storage_connection)
+    else:
+        blobs = BlobServiceClient(settings.blob_account_url, credential=credential)
+        tables = TableServiceClient(endpoint=settings.table_account_url, credential=credential)
+    if settings.openai_api_key:
+        client = openai.AzureOpenAI(
+            azure_endpoint=settings.openai_endpoint,
+            api_key=settings.openai_api_key,
+            api_version=settings.openai_api_version,
+            timeout=OPENAI_TIMEOUT_SECONDS,
+            max_retries=CLIENT_RETRIES,
+        )
+    else:
+        client = openai.AzureOpenAI(
+            azure_endpoint=settings.openai_endpoint,
+            azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SERVICES_SCOPE),
+            api_version=settings.openai_api_version,
+            timeout=OPENAI_TIMEOUT_SECONDS,
+            max_retries=CLIENT_RETRIES,
+        )
+    arm = CognitiveServicesManagementClient(
+        credential,
+        settings.subscription_id,
+        base_url=settings.arm_endpoint,
+        connection_verify=settings.arm_ca_bundle or True,
+        retry_total=CLIENT_RETRIES,
+    )
+    return Services(
+        runs=TableRunStore(tables.get_table_client(settings.runs_table)),
+        inbox=BlobInboxFiles(blobs, settings.inbox_container),
+        reports=BlobReportStore(blobs, settings.reports_container),
+        fine_tuning=AzureOpenAIFineTuning(client),
+        deployments=ArmDeployments(arm, settings.resource_group, settings.openai_account),
+        chat=AzureOpenAIChat(client),
+        policy=policy_from(settings),
+        base_deployment=settings.base_deployment,
+        max_chat_tokens=settings.max_chat_tokens,
+        settings=settings,
+    )
+
+
+def settings() -> Settings:
+    """The settings of this process, read from the environment once; raises `SettingsError`
+    naming every missing or malformed setting."""
+    global _settings
+    with _lock:
+        # Services swapped in (tests, the local host) bring their own settings.
+        if _current is not None and _current.settings is not None:
+            return _current.settings
+        if _settings is None:
+            _settings = Settings.from_env(os.environ)
+        return _settings
+
+
+def services() -> Services:
+    """The services of this process: built from the environment on first call, then reused."""
+    global _current
+    with _lock:
+        if _current is not None:
+            return _current
+    current_settings = settings()
+    with _lock:
+        if _current is None:
+            _current = build_services(current_settings, app_credential(current_settings))
+        return _current
+
+
+def install_services(chosen: Services | None) -> None:
+    """Makes `services()` return `chosen` from now on (None: build from the environment again,
+    re-reading the settings too)."""
+    global _current, _settings
+    with _lock:
+        _current = chosen
+        if chosen is None:
+            _settings = None
+
+
+@contextmanager
+def use_services(chosen: Services) -> Iterator[Services]:
+    """Within the block, `services()` returns `chosen`; the previous ones come back after."""
+    global _current
+    with _lock:
+        previous, _current = _current, chosen
+    try:
+        yield chosen
+    finally:
+        with _lock:
+            _current = previous

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from localdev.azurite import AzuritePorts
+from tests.e2e.stack import HostProcess, Stack, stack_environ
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[object]:
+    from localdev.emulator import Timings, running_emulator
+
+    with running_emulator(timings=Timings.fast()) as running:
+        yield running
+
+
+@pytest.fixture
+def make_stack(
+    azurite: AzuritePorts, emulator: object, tmp_path: Path
+) -> Iterator[Callable[..., Stack]]:
+    """Starts an isolated host process on the shared Azurite and emulator; stops it after."""
+    hosts: list[HostProcess] = []
+
+    def make(**overrides: str) -> Stack:
+        environ = stack_environ(azurite, emulator, **overrides)
+        host = HostProcess(environ, tmp_path / f"host-{len(hosts)}.log")
+        hosts.append(host)
+        host.start()
+        return Stack(azurite=azurite, emulator=emulator, environ=environ, host=host)
+
+    yield make
+    for host in hosts:
+        host.stop()
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., Stack]) -> Stack:
+    return make_stack()

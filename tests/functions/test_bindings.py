@@ -1,0 +1,80 @@
+"""What `function_app.app` declares is what the Functions host will run: a wrong binding here
+means a trigger that never fires or a route nobody can call."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from function_app import app
+
+# The host indexes the app once; `get_functions()` refuses to index the same app twice.
+FUNCTIONS = {function.get_function_name(): function for function in app.get_functions()}
+
+
+def declared() -> dict[str, dict]:
+    return {
+        name: json.loads(function.get_function_json())["bindings"][0]
+        for name, function in FUNCTIONS.items()
+    }
+
+
+EXPECTED = {
+    "health": {
+        "type": "httpTrigger",
+        "route": "health",
+        "methods": ["GET"],
+        "authLevel": "ANONYMOUS",
+    },
+    "validate": {
+        "type": "httpTrigger",
+        "route": "validate",
+        "methods": ["POST"],
+        "authLevel": "FUNCTION",
+    },
+    "validate_dropped_file": {
+        "type": "blobTrigger",
+        "path": "%INBOX_CONTAINER%/{name}",
+        "connection": "AzureWebJobsStorage",
+    },
+    "advance_active_runs": {
+        "type": "timerTrigger",
+        "schedule": "%RUN_TIMER_SCHEDULE%",
+        "runOnStartup": False,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_function_declares_its_trigger(name: str) -> None:
+    trigger = declared()[name]
+    for key, value in EXPECTED[name].items():
+        assert trigger[key] == value, f"{name}: {key}"
+
+
+def test_every_http_function_except_health_needs_a_function_key() -> None:
+    open_routes = [
+        name
+        for name, trigger in declared().items()
+        if trigger["type"] == "httpTrigger" and trigger["authLevel"] != "FUNCTION"
+    ]
+    assert open_routes == ["health"]
+
+
+def test_blob_trigger_takes_an_sdk_blob_client_so_files_are_streamed() -> None:
+    import typing
+
+    import azurefunctions.extensions.bindings.blob as blob_bindings
+
+    hints = typing.get_type_hints(FUNCTIONS["validate_dropped_file"].get_user_function())
+    assert hints["blob"] is blob_bindings.BlobClient
+
+
+def test_every_app_setting_a_binding_names_is_in_the_example_settings() -> None:
+    import re
+    from pathlib import Path
+
+    example = json.loads((Path(__file__).parents[2] / "local.settings.example.json").read_text())
+    names = set(re.findall(r"%([^%]+)%", json.dumps(declared())))
+    assert names and names <= set(example["Values"])
