@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable
 
 from localdev.config import LocalPorts, load_local_settings
-from localdev.stack import running_stack, start_host
+from localdev.stack import STATE_DIR, running_stack, start_host
 from shared.errors import SettingsError
 from shared.settings import Settings
 
@@ -21,8 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="Azurite + emulator + Functions host, until Ctrl-C")
     up.add_argument("--timings", choices=["fast", "realistic"], default=None)
     commands.add_parser("host", help="only the Functions host, on the current settings")
-    emulator = commands.add_parser("emulator", help="only the Azure OpenAI/ARM emulator")
-    emulator.add_argument("rest", nargs=argparse.REMAINDER)
+    emulator = commands.add_parser(
+        "emulator", help="only the Azure OpenAI/ARM emulator, on the ports in the settings"
+    )
+    emulator.add_argument("--timings", choices=["fast", "realistic"], default=None)
     demo = commands.add_parser("demo", help="the stack, a sample run to a deployed model, a chat")
     demo.add_argument("--timings", choices=["fast", "realistic"], default=None)
     args = parser.parse_args(argv)
@@ -32,14 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("azure", "urllib3", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    if args.command == "emulator":
-        from localdev.emulator.__main__ import main as emulator_main
-
-        return emulator_main(args.rest)
     values = load_local_settings()
     if args.command == "host":
         return _serve_host(values)
     timings = args.timings or values.get("LOCALDEV_EMULATOR_TIMINGS", "fast")
+    if args.command == "emulator":
+        return _serve_emulator(values, timings)
     if args.command == "demo":
         from localdev.demo import run_demo
 
@@ -63,6 +64,21 @@ def _serve_host(values: dict[str, str]) -> int:
     host = start_host(os.environ, LocalPorts.from_settings(values).host)
     print(f"Functions host: {host.url}/api", flush=True)
     return _wait_for_interrupt(host.stop)
+
+
+def _serve_emulator(values: dict[str, str], timings: str) -> int:
+    """The emulator alone, for `func start`: its CA goes where local.settings expects it."""
+    from localdev.emulator import Timings, running_emulator
+
+    ports = LocalPorts.from_settings(values)
+    with running_emulator(
+        port=ports.emulator, arm_port=ports.emulator_arm, timings=Timings.named(timings)
+    ) as emulator:
+        STATE_DIR.mkdir(exist_ok=True)
+        shutil.copyfile(emulator.ca_cert_path, STATE_DIR / "emulator-ca.pem")
+        print(f"Azure OpenAI emulator: {emulator.url}  ARM: {emulator.arm_url}")
+        print(f"ARM CA certificate:    {STATE_DIR / 'emulator-ca.pem'}", flush=True)
+        return _wait_for_interrupt(lambda: None)
 
 
 def _up(values: dict[str, str], timings: str) -> int:
