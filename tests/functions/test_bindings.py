@@ -46,6 +46,29 @@ EXPECTED = {
 }
 
 
+HTTP_API = {
+    "list_runs": ("runs", "GET"),
+    "get_run": ("runs/{run}", "GET"),
+    "get_run_metrics": ("runs/{run}/metrics", "GET"),
+    "deploy_run": ("runs/{run}/deploy", "POST"),
+    "tear_down_deployment": ("runs/{run}/deployment", "DELETE"),
+    "cancel_run": ("runs/{run}/cancel", "POST"),
+    "chat_with_run": ("runs/{run}/chat", "POST"),
+    "loss_chart": ("runs/{run}/loss.svg", "GET"),
+    "run_page": ("runs/{run}/view", "GET"),
+}
+EXPECTED.update(
+    {
+        name: {"type": "httpTrigger", "route": route, "methods": [method], "authLevel": "FUNCTION"}
+        for name, (route, method) in HTTP_API.items()
+    }
+)
+
+
+def test_the_app_declares_exactly_the_expected_functions() -> None:
+    assert set(declared()) == set(EXPECTED)
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_function_declares_its_trigger(name: str) -> None:
     trigger = declared()[name]

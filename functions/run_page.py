@@ -1,0 +1,62 @@
+"""The run for people (function key): `GET /api/runs/{run}/view`, one HTML page, and
+`GET /api/runs/{run}/loss.svg`, the loss chart.
+
+The page is self-contained (no external assets) and calls the chat endpoint with the function
+key it was opened with: `/api/runs/<run>/view?code=<function key>`.
+"""
+
+import secrets
+
+import azure.functions as func
+
+from functions.runs_api import answers_problems
+from shared import pipeline
+from shared.api.links import reports_container_url
+from shared.api.requests import run_name_from_route
+from shared.api.views import epoch_steps, run_view
+from shared.bootstrap import services, settings
+from shared.render import content_security_policy, loss_chart_svg, run_page_html
+
+bp = func.Blueprint()
+
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+COMMON_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the page URL carries the function key
+    "Cache-Control": "no-store",
+}
+
+
+@bp.route(route="runs/{run}/loss.svg", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@answers_problems
+def loss_chart(req: func.HttpRequest) -> func.HttpResponse:
+    app = services()
+    run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
+    points = app.runs.points(run.name)
+    svg = loss_chart_svg(points, epoch_steps=epoch_steps(points, run), title=f"{run.name}: loss")
+    return func.HttpResponse(
+        svg,
+        status_code=200,
+        mimetype="image/svg+xml",
+        charset="utf-8",
+        headers={**COMMON_HEADERS, "Content-Security-Policy": SVG_POLICY},
+    )
+
+
+@bp.route(route="runs/{run}/view", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@answers_problems
+def run_page(req: func.HttpRequest) -> func.HttpResponse:
+    app = services()
+    run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
+    points = app.runs.points(run.name)
+    chart = loss_chart_svg(points, epoch_steps=epoch_steps(points, run))
+    nonce = secrets.token_urlsafe(16)
+    view = run_view(run, reports_url=reports_container_url(settings()))
+    page = run_page_html(view, chart_svg=chart, nonce=nonce)
+    return func.HttpResponse(
+        page,
+        status_code=200,
+        mimetype="text/html",
+        charset="utf-8",
+        headers={**COMMON_HEADERS, "Content-Security-Policy": content_security_policy(nonce)},
+    )
