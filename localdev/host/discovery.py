@@ -47,7 +47,16 @@ class BlobFunction:
     parameter_type: Any
 
 
-Function = HttpFunction | TimerFunction | BlobFunction
+@dataclass(frozen=True)
+class QueueFunction:
+    name: str
+    handler: Callable[..., Any]
+    arg_name: str
+    queue: str
+    connection: str
+
+
+Function = HttpFunction | TimerFunction | BlobFunction | QueueFunction
 
 
 def resolve_settings(text: str, environ: Mapping[str, str], where: str) -> str:
@@ -107,5 +116,13 @@ def _describe(function: Any, environ: Mapping[str, str]) -> Function:
             blob_pattern=pattern or "{name}",
             connection=trigger.get("connection") or "AzureWebJobsStorage",
             parameter_type=typing.get_type_hints(handler).get(arg_name),
+        )
+    if kind == "queueTrigger":
+        return QueueFunction(
+            name=name,
+            handler=handler,
+            arg_name=arg_name,
+            queue=resolve_settings(trigger["queueName"], environ, where),
+            connection=trigger.get("connection") or "AzureWebJobsStorage",
         )
     raise BindingError(f"{where} has a {kind} trigger, which the local host does not run")

@@ -8,9 +8,17 @@ from collections.abc import Mapping
 import azure.functions as func
 
 from localdev.host.blobs import BlobTriggerRunner
-from localdev.host.discovery import BlobFunction, HttpFunction, TimerFunction, discover
+from localdev.host.discovery import (
+    BlobFunction,
+    Function,
+    HttpFunction,
+    QueueFunction,
+    TimerFunction,
+    discover,
+)
 from localdev.host.host_config import HostConfig
 from localdev.host.http_server import HttpFunctionServer
+from localdev.host.queues import QueueTriggerRunner
 from localdev.host.timers import TimerRunner
 
 logger = logging.getLogger(__name__)
@@ -53,6 +61,16 @@ class LocalHost:
             for f in functions
             if isinstance(f, BlobFunction)
         ]
+        self.queues = [
+            QueueTriggerRunner(
+                f,
+                environ[f.connection],
+                max_dequeue_count=self.config.queue_max_dequeue_count,
+                poll_seconds=blob_poll_seconds,
+            )
+            for f in functions
+            if isinstance(f, QueueFunction)
+        ]
         self.functions = functions
 
     @property
@@ -61,7 +79,7 @@ class LocalHost:
 
     def start(self) -> None:
         self.http.start()
-        for runner in [*self.blobs, *self.timers]:
+        for runner in [*self.blobs, *self.queues, *self.timers]:
             runner.start()
         for function in self.functions:
             logger.info(
@@ -71,7 +89,7 @@ class LocalHost:
             )
 
     def stop(self) -> None:
-        for runner in [*self.timers, *self.blobs]:
+        for runner in [*self.timers, *self.queues, *self.blobs]:
             runner.stop()
         self.http.stop()
 
@@ -83,10 +101,12 @@ class LocalHost:
         self.stop()
 
 
-def describe(function: HttpFunction | TimerFunction | BlobFunction, url: str, prefix: str) -> str:
+def describe(function: Function, url: str, prefix: str) -> str:
     if isinstance(function, HttpFunction):
         methods = ",".join(sorted(function.methods))
         return f"[{methods}] {url}/{prefix}/{function.route}"
     if isinstance(function, TimerFunction):
         return f"timer {function.schedule!r}"
+    if isinstance(function, QueueFunction):
+        return f"queue {function.queue}"
     return f"blob {function.container}/{function.blob_pattern}"

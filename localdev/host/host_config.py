@@ -11,6 +11,7 @@ from pathlib import Path
 class HostConfig:
     route_prefix: str = "api"
     blob_max_dequeue_count: int = 5
+    queue_max_dequeue_count: int = 5
 
     @classmethod
     def load(cls, path: Path) -> HostConfig:
@@ -20,4 +21,5 @@ class HostConfig:
         return cls(
             route_prefix=extensions.get("http", {}).get("routePrefix", "api"),
             blob_max_dequeue_count=int(extensions.get("blobs", {}).get("maxDequeueCount", 5)),
+            queue_max_dequeue_count=int(extensions.get("queues", {}).get("maxDequeueCount", 5)),
         )

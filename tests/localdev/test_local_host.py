@@ -16,7 +16,7 @@ import azurefunctions.extensions.bindings.blob as blob_bindings
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
-from azure.storage.queue import QueueClient
+from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from localdev.azurite import AzuritePorts, free_port
 from localdev.host import LocalHost
@@ -78,6 +78,13 @@ def sample_app(recorder: Recorder) -> func.FunctionApp:
             raise RuntimeError("this blob always fails")
         recorder.add((blob.blob_name, content))
 
+    @app.queue_trigger(arg_name="message", queue_name="%TEST_QUEUE%", connection="TestStorage")
+    def queued(message: func.QueueMessage) -> None:
+        body = message.get_body()
+        if body == b"explode":
+            raise RuntimeError("this message always fails")
+        recorder.add(("queue", body, message.dequeue_count))
+
     return app
 
 
@@ -87,6 +94,7 @@ def container(azurite: AzuritePorts, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("TestStorage", azurite.connection_string)
     monkeypatch.setenv("TEST_CONTAINER", name)
     monkeypatch.setenv("TEST_SCHEDULE", "* * * * * *")
+    monkeypatch.setenv("TEST_QUEUE", name)
     return name
 
 
@@ -155,7 +163,7 @@ def test_timer_fires_on_its_schedule_with_a_timer_request(host_factory) -> None:
 
 
 def blob_calls(recorder: Recorder) -> list[object]:
-    return [call for call in recorder.calls if call[0] != "tick"]
+    return [call for call in recorder.calls if call[0] not in ("tick", "queue")]
 
 
 def test_dropped_blob_fires_once_and_not_again_after_a_restart(
@@ -200,3 +208,25 @@ def test_a_blob_that_keeps_failing_goes_to_the_poison_queue_after_the_retries(
     assert message["FunctionId"] == "Host.Functions.dropped"
     time.sleep(0.8)
     assert len(poisoned()) == 1, "a poisoned blob is not retried again"
+
+
+def test_queue_message_fires_its_function_and_a_failing_one_ends_in_the_poison_queue(
+    host_factory, container: str, azurite: AzuritePorts
+) -> None:
+    encoded = TextBase64EncodePolicy()
+    queue = QueueClient.from_connection_string(
+        azurite.connection_string, container, message_encode_policy=encoded
+    )
+    _, recorder = host_factory(max_dequeue_count=3)
+    queue.send_message("hello")
+    eventually(lambda: ("queue", b"hello", 1) in recorder.calls)
+    queue.send_message("explode")
+    poison = QueueClient.from_connection_string(azurite.connection_string, f"{container}-poison")
+
+    def poisoned() -> list[bytes]:
+        try:
+            return [base64.b64decode(m.content) for m in poison.peek_messages(max_messages=8)]
+        except ResourceNotFoundError:
+            return []
+
+    eventually(lambda: poisoned() == [b"explode"])

@@ -1,0 +1,109 @@
+"""Fires queue-triggered functions for each message, with the host's retry and poison rules:
+a message whose function fails is retried until its dequeue count reaches `maxDequeueCount`
+(host.json), then moved to `<queue>-poison`. Messages are base64, the host's default encoding."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import logging
+import threading
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.functions.queue import QueueMessage as FunctionQueueMessage
+from azure.storage.queue import QueueClient, QueueMessage, TextBase64EncodePolicy
+
+from localdev.host.discovery import QueueFunction
+from localdev.host.invoke import call_handler
+
+logger = logging.getLogger(__name__)
+
+VISIBILITY_SECONDS = 60
+
+
+class QueueTriggerRunner:
+    """Receives one function's messages and calls it for each."""
+
+    def __init__(
+        self,
+        function: QueueFunction,
+        connection_string: str,
+        *,
+        max_dequeue_count: int = 5,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.function = function
+        self.max_dequeue_count = max_dequeue_count
+        self.poll_seconds = poll_seconds
+        self.queue = QueueClient.from_connection_string(connection_string, function.queue)
+        self.poison = QueueClient.from_connection_string(
+            connection_string,
+            f"{function.queue}-poison",
+            message_encode_policy=TextBase64EncodePolicy(),
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"queue-{function.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        with contextlib.suppress(ResourceExistsError):
+            self.queue.create_queue()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                received = list(
+                    self.queue.receive_messages(
+                        max_messages=16, visibility_timeout=VISIBILITY_SECONDS
+                    )
+                )
+            except HttpResponseError:
+                logger.exception("receiving from %s failed; trying again", self.function.queue)
+                received = []
+            for message in received:
+                if self._stop.is_set():
+                    return
+                self._process(message)
+            if not received:
+                self._stop.wait(self.poll_seconds)
+
+    def _process(self, message: QueueMessage) -> None:
+        argument = FunctionQueueMessage(
+            id=message.id,
+            body=_decoded(message.content),
+            dequeue_count=message.dequeue_count,
+            expiration_time=message.expires_on,
+            insertion_time=message.inserted_on,
+            pop_receipt=message.pop_receipt,
+        )
+        try:
+            call_handler(self.function.handler, {self.function.arg_name: argument})
+        except Exception:
+            logger.exception(
+                "function %s failed on message %s (attempt %s of %s)",
+                self.function.name, message.id, message.dequeue_count, self.max_dequeue_count,
+            )  # fmt: skip
+            if (message.dequeue_count or 0) >= self.max_dequeue_count:
+                with contextlib.suppress(ResourceExistsError):
+                    self.poison.create_queue()
+                self.poison.send_message(_decoded(message.content).decode("utf-8", "replace"))
+                self.queue.delete_message(message)
+            else:
+                self.queue.update_message(message, visibility_timeout=0)
+            return
+        self.queue.delete_message(message)
+
+
+def _decoded(content: str | bytes) -> bytes:
+    raw = content.encode() if isinstance(content, str) else content
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return raw
