@@ -3,11 +3,15 @@
     TunedropError                 base: anything a trigger may turn into an answer or a record
     ├── SettingsError             an app setting is missing or malformed (raised at start-up)
     ├── InvalidInput              a file, body, name or setting value a caller sent is wrong (4xx)
-    │   └── PayloadTooLarge       a body or file over its documented size cap (413)
+    │   ├── PayloadTooLarge       a body or file over its documented size cap (413)
+    │   └── InvalidRunConfig      run.json is wrong; `.problems` lists every problem
     ├── NotFound                  no such run, file or deployment (404)
     ├── Conflict                  the thing exists but its state forbids the call (409)
+    │   ├── IllegalTransition     a run cannot move from its state to the one asked for
+    │   └── ConcurrentUpdate      someone else saved the record first (ETag mismatch)
     └── ServiceError              Azure OpenAI, ARM or storage answered with an error
         ├── TransientServiceError throttling, 5xx, timeouts: try again on a later tick
+        │   └── DeploymentNotReady  the deployment exists but does not serve yet
         └── PermanentServiceError the service refused for good: record the reason, do not retry
 
 Adapters translate SDK errors into these with `raise ... from exc`; triggers catch only
@@ -58,3 +62,23 @@ class TransientServiceError(ServiceError):
 
 class PermanentServiceError(ServiceError):
     """The service refused for good (bad request, not found, quota): retrying will not help."""
+
+
+class InvalidRunConfig(InvalidInput):
+    """run.json is not valid; `problems` holds one sentence per problem, each naming its field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+class IllegalTransition(Conflict):
+    """A run was asked to move from its current state to one that state cannot reach."""
+
+
+class ConcurrentUpdate(Conflict):
+    """The record changed since it was read (ETag mismatch): another tick or host saved first."""
+
+
+class DeploymentNotReady(TransientServiceError):
+    """The deployment exists (ARM may even say Succeeded) but chat does not answer on it yet."""

@@ -1,0 +1,87 @@
+"""`ArmDeployments`: model deployments of the Azure OpenAI account through ARM.
+
+The client (`CognitiveServicesManagementClient`) is built by `shared.bootstrap` with the app's
+credential; HTTPS stays enforced (the local emulator serves ARM over TLS with its own CA).
+Operations start the long-running operation without waiting for it (`polling=False`); the timer
+follows the deployment's provisioning state on later ticks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.cognitiveservices.models import (
+    Deployment,
+    DeploymentModel,
+    DeploymentProperties,
+    Sku,
+)
+
+from shared.adapters.azure_errors import azure_errors, translate
+from shared.pipeline.protocols import RemoteDeployment
+
+FINE_TUNED_MODEL_VERSION = "1"
+
+
+class ArmDeployments:
+    """`Deployments` on one Azure OpenAI account."""
+
+    def __init__(
+        self, client: CognitiveServicesManagementClient, resource_group: str, account: str
+    ) -> None:
+        self._client = client
+        self._group = resource_group
+        self._account = account
+
+    def get(self, name: str) -> RemoteDeployment | None:
+        try:
+            deployment = self._client.deployments.get(self._group, self._account, name)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise translate(exc, f"reading deployment {name!r}") from exc
+        return _remote(name, deployment)
+
+    def create(
+        self, name: str, model: str, sku: str, capacity: int, tags: Mapping[str, str]
+    ) -> RemoteDeployment:
+        body = Deployment(
+            sku=Sku(name=sku, capacity=capacity),
+            tags=dict(tags),
+            properties=DeploymentProperties(
+                model=DeploymentModel(format="OpenAI", name=model, version=FINE_TUNED_MODEL_VERSION)
+            ),
+        )
+        with azure_errors(f"creating deployment {name!r}"):
+            poller = self._client.deployments.begin_create_or_update(
+                self._group, self._account, name, body, polling=False
+            )
+            created = poller.result()
+        return (
+            _remote(name, created)
+            if created is not None
+            else RemoteDeployment(name, model, "Creating", dict(tags))
+        )
+
+    def delete(self, name: str) -> None:
+        try:
+            self._client.deployments.begin_delete(
+                self._group, self._account, name, polling=False
+            ).result()
+        except ResourceNotFoundError:
+            return
+        except AzureError as exc:
+            raise translate(exc, f"deleting deployment {name!r}") from exc
+
+
+def _remote(name: str, deployment: Deployment) -> RemoteDeployment:
+    properties = deployment.properties
+    model = properties.model if properties else None
+    return RemoteDeployment(
+        name=name,
+        model=(model.name or "") if model else "",
+        state=(properties.provisioning_state if properties else None) or "Creating",
+        tags=dict(deployment.tags or {}),
+    )

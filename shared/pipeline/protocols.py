@@ -1,0 +1,223 @@
+"""The roles the service layer needs from the outside world, as small Protocols.
+
+Real implementations live in `shared.adapters` and are named by technology (`TableRunStore`,
+`BlobInboxFiles`, `AzureOpenAIFineTuning`, `ArmDeployments`, ...); tests use `Fake*` doubles.
+Every method raises only `shared.errors` types: `TransientServiceError` when trying again later
+may work, `PermanentServiceError`, `NotFound` or `ConcurrentUpdate` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from shared.runs.curves import LossPoint
+from shared.runs.facts import Checkpoint, JobEvent
+from shared.runs.record import Run
+from shared.runs.states import RunState
+
+# -- storage -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of a run listing."""
+
+    name: str
+    state: RunState
+    created_at: datetime
+    updated_at: datetime
+    stalled: bool = False
+    fine_tuned_model: str | None = None
+    deployment: str | None = None
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunSummary]
+    continuation: str | None = None
+
+
+class RunStore(Protocol):
+    """Run records with optimistic concurrency: `save` fails if the record changed since read."""
+
+    def find(self, name: str) -> Run | None:
+        """The run called `name`, with its `version` set; None if there is none."""
+        ...
+
+    def add(self, run: Run) -> None:
+        """Stores a new run; raises `ConcurrentUpdate` if one of that name exists."""
+        ...
+
+    def save(self, run: Run) -> None:
+        """Stores `run` if nobody saved it since it was read (`run.version`), then updates
+        `run.version`; raises `ConcurrentUpdate` otherwise."""
+        ...
+
+    def active(self) -> Iterator[Run]:
+        """Every active run (see `Run.is_active`); never reads finished runs."""
+        ...
+
+    def page(self, state: RunState | None, page_size: int, continuation: str | None) -> RunPage:
+        """Runs newest first, optionally only those in `state`."""
+        ...
+
+    def save_points(self, name: str, points: Sequence[LossPoint]) -> None:
+        """Replaces the loss curve points of a run (kept outside the run record)."""
+        ...
+
+    def points(self, name: str) -> list[LossPoint]: ...
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    name: str
+    etag: str
+    size: int
+
+
+class InboxFiles(Protocol):
+    """Reads the inbox container; never writes to it."""
+
+    def info(self, blob_name: str) -> BlobInfo | None:
+        """The blob's current ETag and size; None if it does not exist."""
+        ...
+
+    def chunks(self, blob_name: str, etag: str) -> Iterator[bytes]:
+        """The blob's content, chunk by chunk, of exactly version `etag` (raises
+        `ConcurrentUpdate` when the blob changed, `NotFound` when it is gone)."""
+        ...
+
+    def read_url(self, blob_name: str, valid_for: timedelta) -> str:
+        """A read-only SAS URL of the blob that expires after `valid_for`."""
+        ...
+
+
+class ReportStore(Protocol):
+    """Writes JSON reports to the reports container."""
+
+    def write(self, path: str, report: Mapping[str, Any]) -> None: ...
+
+
+# -- Azure OpenAI --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A run file to upload, read only when the adapter decides how to send it."""
+
+    filename: str
+    size: int
+    chunks: Callable[[], Iterator[bytes]]
+    read_url: Callable[[], str]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    id: str
+    filename: str
+    status: str
+    error: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    model: str
+    training_file: str
+    validation_file: str | None = None
+    hyperparameters: Mapping[str, int | float] = field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoteJob:
+    id: str
+    status: str
+    training_file: str
+    created_at: datetime | None = None
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    error: str | None = None
+    result_files: tuple[str, ...] = ()
+
+
+class FineTuning(Protocol):
+    """Azure OpenAI files and fine-tuning jobs."""
+
+    def find_file(self, filename: str) -> RemoteFile | None:
+        """A fine-tune file of that exact name that is not deleted or in error, if any."""
+        ...
+
+    def upload_file(self, source: UploadSource) -> RemoteFile: ...
+
+    def get_file(self, file_id: str) -> RemoteFile: ...
+
+    def find_job(self, training_file_id: str) -> RemoteJob | None:
+        """The job created with that training file, if any (newest first)."""
+        ...
+
+    def create_job(self, spec: JobSpec) -> RemoteJob: ...
+
+    def get_job(self, job_id: str) -> RemoteJob: ...
+
+    def job_events(self, job_id: str, after: str | None) -> list[JobEvent]:
+        """Events newer than the event `after` (all when None), oldest first."""
+        ...
+
+    def job_checkpoints(self, job_id: str) -> list[Checkpoint]: ...
+
+    def results(self, file_id: str) -> str:
+        """The text of a results file (the CSV of per-step metrics)."""
+        ...
+
+    def cancel_job(self, job_id: str) -> RemoteJob: ...
+
+
+# -- deployments and chat ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteDeployment:
+    name: str
+    model: str
+    state: str
+    """ARM provisioningState: Accepted, Creating, Succeeded, Failed, Deleting, ..."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Deployments(Protocol):
+    """Model deployments of the Azure OpenAI account (ARM)."""
+
+    def get(self, name: str) -> RemoteDeployment | None: ...
+
+    def create(
+        self, name: str, model: str, sku: str, capacity: int, tags: Mapping[str, str]
+    ) -> RemoteDeployment:
+        """Starts creating the deployment (the long-running operation is followed by `get`)."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Deletes the deployment; a deployment that is already gone is not an error."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    reply: str
+    model: str
+    usage: Mapping[str, int] = field(default_factory=dict)
+
+
+class Chat(Protocol):
+    """Chat completions on a deployment."""
+
+    def complete(
+        self, deployment: str, messages: Sequence[Mapping[str, Any]], max_tokens: int
+    ) -> ChatReply:
+        """Raises `DeploymentNotReady` while the deployment does not serve yet."""
+        ...

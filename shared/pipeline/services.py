@@ -1,0 +1,41 @@
+"""The adapters and policy one call of the service layer works with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from shared.pipeline.protocols import (
+    Chat,
+    Deployments,
+    FineTuning,
+    InboxFiles,
+    ReportStore,
+    RunStore,
+)
+from shared.runs.plan import RunPolicy
+from shared.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the service layer needs, built in one place (`shared.bootstrap`)."""
+
+    runs: RunStore
+    inbox: InboxFiles
+    reports: ReportStore
+    fine_tuning: FineTuning
+    deployments: Deployments
+    chat: Chat
+    policy: RunPolicy
+    clock: Callable[[], datetime] = field(default=utc_now)
+    base_deployment: str = ""
+    """The deployment of the base model, for `chat(compare=True)`; empty: no comparison."""
+    max_chat_tokens: int = 800
+    settings: Settings | None = None
+    """The app settings the services were built from (None for hand-built test services)."""

@@ -1,0 +1,119 @@
+"""What the timer does on each tick: advance every active run by the steps that are due."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.errors import (
+    Conflict,
+    DeploymentNotReady,
+    NotFound,
+    PermanentServiceError,
+    TransientServiceError,
+)
+from shared.pipeline.services import Services
+from shared.pipeline.steps import execute
+from shared.runs.plan import CLAIMED_STEPS, Nothing, Step, WaitForFiles, is_stalled, next_step
+from shared.runs.record import Run
+
+logger = logging.getLogger(__name__)
+
+MAX_STEPS_PER_RUN = 8
+
+
+@dataclass
+class TickSummary:
+    """What one tick did, for the log and the benchmarks."""
+
+    runs: int = 0
+    steps: Counter[str] = field(default_factory=Counter)
+    transitions: int = 0
+    conflicts: int = 0
+    retries: int = 0
+    stalled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def advance_runs(services: Services, now: datetime) -> TickSummary:
+    """Advances each active run by its due steps, saving each with optimistic concurrency.
+
+    A run whose save conflicts was advanced by another tick or host at the same time: it is left
+    alone until the next tick. Transient service errors are recorded on the run and retried
+    later with backoff; they fail the run only past the retry policy's limit.
+    """
+    summary = TickSummary()
+    unexpected: list[Exception] = []
+    for run in services.runs.active():
+        summary.runs += 1
+        try:
+            _advance(run, services, now, summary)
+        except Conflict as exc:
+            summary.conflicts += 1
+            logger.info("Run %s left for this tick: %s", run.name, exc)
+        except Exception as exc:
+            # Not swallowed: re-raised below once the other runs have had their turn, so one
+            # broken run cannot hold every other run back.
+            logger.exception("Run %s: unexpected error; other runs go on", run.name)
+            unexpected.append(exc)
+    logger.info(
+        "Tick: %s active runs, steps %s, %s transitions, %s conflicts, %s retries",
+        summary.runs,
+        dict(summary.steps),
+        summary.transitions,
+        summary.conflicts,
+        summary.retries,
+    )
+    if unexpected:
+        raise unexpected[0]
+    return summary
+
+
+def _advance(run: Run, services: Services, now: datetime, summary: TickSummary) -> None:
+    policy = services.policy
+    if is_stalled(run, now, policy):
+        run.mark_stalled(now, policy.stalled_after_minutes)
+        services.runs.save(run)
+        summary.stalled.append(run.name)
+        logger.warning("Run %s is stalled in %s", run.name, run.state.value)
+    previous: Step | None = None
+    for _ in range(MAX_STEPS_PER_RUN):
+        step = next_step(run, now, policy)
+        # Waiting, or the same poll again: the rest waits for the next tick.
+        if isinstance(step, Nothing | WaitForFiles) or step == previous:
+            return
+        _run_step(step, run, services, now, summary)
+        previous = step
+
+
+def _run_step(
+    step: Step, run: Run, services: Services, now: datetime, summary: TickSummary
+) -> None:
+    policy = services.policy
+    earlier = run.claim if run.claim is not None and run.claim.step == step.name else None
+    if isinstance(step, CLAIMED_STEPS):
+        run.claim_step(step.name, now)
+        services.runs.save(run)
+    state_before, entries_before = run.state, len(run.timeline)
+    summary.steps[step.name] += 1
+    try:
+        execute(step, run, services, now, earlier)
+    except DeploymentNotReady:
+        logger.info("Run %s: deployment does not serve yet", run.name)
+    except TransientServiceError as exc:
+        summary.retries += 1
+        logger.warning("Run %s: %s hit a transient error: %s", run.name, step.name, exc)
+        run.transient_error(step.name, str(exc), exc.retry_after, now, policy.retry)
+    except (PermanentServiceError, NotFound) as exc:
+        logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
+        run.step_failed(step.name, str(exc), now, policy.retry)
+    services.runs.save(run)
+    if run.state is not state_before:
+        summary.transitions += sum(
+            1 for entry in run.timeline[entries_before:] if entry.from_state != entry.to_state
+        )
+        logger.info("Run %s: %s -> %s", run.name, state_before.value, run.state.value)
+        if run.state.value == "failed":
+            summary.failed.append(run.name)

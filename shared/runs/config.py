@@ -1,0 +1,265 @@
+"""run.json: the optional settings of a run, parsed and checked with every problem named.
+
+    {
+      "model": "gpt-4o-mini-2024-07-18",      base model (default: the DEFAULT_MODEL setting)
+      "suffix": "support-bot",                added to the fine-tuned model name (default: run name)
+      "hyperparameters": {
+        "n_epochs": 3,                        1-50 or "auto" (default "auto")
+        "batch_size": 8,                      1-256 or "auto" (default "auto")
+        "learning_rate_multiplier": 0.5       0 < x <= 10 or "auto" (default "auto")
+      },
+      "seed": 42,                             0-2147483647 (default: the service picks)
+      "deploy": {
+        "enabled": true,                      deploy the model when training succeeds
+        "name": "support-bot",                deployment name (default "tunedrop-<run>")
+        "sku": "Standard",                    Standard, GlobalStandard or DeveloperTier
+        "capacity": 1,                        1-1000 (default: the DEPLOY_CAPACITY setting)
+        "ttl_hours": 24                       0 < x <= 8760: Tunedrop deletes it afterwards
+      }
+    }
+
+"auto" leaves the choice to the service (the field is not sent).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from shared.errors import InvalidRunConfig
+from shared.models import BASE_MODELS
+
+MAX_CONFIG_BYTES = 64 * 1024
+AUTO = "auto"
+SKUS = ("Standard", "GlobalStandard", "DeveloperTier")
+SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+MAX_SEED = 2**31 - 1
+
+HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate_multiplier")
+
+Auto = Literal["auto"]
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """What a run uses for each field its run.json leaves out (from the app settings)."""
+
+    model: str
+    deploy_sku: str = "Standard"
+    deploy_capacity: int = 1
+    ttl_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    enabled: bool = True
+    name: str | None = None
+    sku: str = "Standard"
+    capacity: int = 1
+    ttl_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run's resolved settings: run.json over the app's defaults."""
+
+    model: str
+    suffix: str | None = None
+    n_epochs: int | Auto = AUTO
+    batch_size: int | Auto = AUTO
+    learning_rate_multiplier: float | Auto = AUTO
+    seed: int | None = None
+    deploy: DeployConfig = field(default_factory=DeployConfig)
+
+    def hyperparameters(self) -> dict[str, int | float]:
+        """The hyperparameters to send: those not left to the service ("auto")."""
+        chosen = {
+            "n_epochs": self.n_epochs,
+            "batch_size": self.batch_size,
+            "learning_rate_multiplier": self.learning_rate_multiplier,
+        }
+        return {key: value for key, value in chosen.items() if value != AUTO}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        values = dict(data)
+        values["deploy"] = DeployConfig(**values.get("deploy", {}))
+        return cls(**values)
+
+
+def default_config(defaults: RunDefaults) -> RunConfig:
+    """The configuration of a run that has no run.json."""
+    return RunConfig(
+        model=defaults.model,
+        deploy=DeployConfig(
+            sku=defaults.deploy_sku,
+            capacity=defaults.deploy_capacity,
+            ttl_hours=defaults.ttl_hours,
+        ),
+    )
+
+
+def parse_run_config(raw: bytes, defaults: RunDefaults) -> RunConfig:
+    """Parses run.json; raises `InvalidRunConfig` listing every problem, each naming its field."""
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InvalidRunConfig([f"run.json is over the limit of {MAX_CONFIG_BYTES} bytes"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidRunConfig([f"run.json is not UTF-8 (byte {exc.start})"]) from None
+    duplicates: list[str] = []
+    try:
+        data = json.loads(text, object_pairs_hook=_collecting_duplicates(duplicates))
+    except json.JSONDecodeError as exc:
+        raise InvalidRunConfig(
+            [f"run.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
+        ) from None
+    except RecursionError:
+        raise InvalidRunConfig(["run.json is nested too deeply to be a run configuration"]) from (
+            None
+        )
+    if not isinstance(data, dict):
+        raise InvalidRunConfig(["run.json must hold a JSON object"])
+    reader = _Reader()
+    reader.problems.extend(f'run.json: "{key}" appears more than once' for key in duplicates)
+    config = reader.config(data, defaults)
+    if reader.problems:
+        raise InvalidRunConfig(reader.problems)
+    return config
+
+
+def parse_deploy_options(data: Mapping[str, Any], base: DeployConfig) -> DeployConfig:
+    """Checks deploy options sent with a deploy request (`name`, `sku`, `capacity`,
+    `ttl_hours`) over the run's own; raises `InvalidRunConfig` naming every bad one."""
+    reader = _Reader()
+    if not isinstance(data, Mapping):
+        raise InvalidRunConfig(["the deploy options must be a JSON object"])
+    merged = {"name": base.name, "sku": base.sku, "capacity": base.capacity}
+    merged |= {"ttl_hours": base.ttl_hours, **data, "enabled": True}
+    defaults = RunDefaults("", base.sku, base.capacity, base.ttl_hours)
+    options = reader.deploy(merged, defaults)
+    if reader.problems:
+        raise InvalidRunConfig([problem.replace("run.json: ", "") for problem in reader.problems])
+    return options
+
+
+def _collecting_duplicates(duplicates: list[str]) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    return hook
+
+
+class _Reader:
+    """Reads run.json fields while collecting every problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, rule: str) -> None:
+        self.problems.append(f'run.json: "{path}" {rule}')
+
+    def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
+        self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy"})
+        model = data.get("model", defaults.model)
+        if not isinstance(model, str) or model not in BASE_MODELS:
+            known = ", ".join(sorted(BASE_MODELS))
+            self.problem("model", f"must be a base model Tunedrop can fine-tune: {known}")
+            model = defaults.model
+        suffix = data.get("suffix")
+        if suffix is not None and (not isinstance(suffix, str) or not SUFFIX.match(suffix)):
+            self.problem("suffix", "must be 1 to 40 letters, digits, '.', '_' or '-'")
+            suffix = None
+        hyper = self.section(data, "hyperparameters")
+        self.unknown(hyper, "hyperparameters.", set(HYPERPARAMETERS))
+        n_epochs = self.integer_or_auto(hyper, "hyperparameters.n_epochs", 1, 50)
+        batch_size = self.integer_or_auto(hyper, "hyperparameters.batch_size", 1, 256)
+        rate = hyper.get("learning_rate_multiplier", AUTO)
+        if rate != AUTO and not (_is_number(rate) and 0 < rate <= 10):
+            self.problem(
+                "hyperparameters.learning_rate_multiplier",
+                'must be a number greater than 0 and at most 10, or "auto"',
+            )
+            rate = AUTO
+        seed = data.get("seed")
+        if seed is not None and not (_is_integer(seed) and 0 <= seed <= MAX_SEED):
+            self.problem("seed", f"must be an integer from 0 to {MAX_SEED}")
+            seed = None
+        return RunConfig(
+            model=model,
+            suffix=suffix,
+            n_epochs=n_epochs,
+            batch_size=batch_size,
+            learning_rate_multiplier=rate,
+            seed=seed,
+            deploy=self.deploy(self.section(data, "deploy"), defaults),
+        )
+
+    def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:
+        self.unknown(data, "deploy.", {"enabled", "name", "sku", "capacity", "ttl_hours"})
+        enabled = data.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.problem("deploy.enabled", "must be true or false")
+            enabled = True
+        name = data.get("name")
+        if name is not None and (not isinstance(name, str) or not DEPLOYMENT_NAME.match(name)):
+            self.problem(
+                "deploy.name",
+                "must be 2 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            )
+            name = None
+        sku = data.get("sku", defaults.deploy_sku)
+        if sku not in SKUS:
+            self.problem("deploy.sku", f"must be one of {', '.join(SKUS)}")
+            sku = defaults.deploy_sku
+        capacity = data.get("capacity", defaults.deploy_capacity)
+        if not (_is_integer(capacity) and 1 <= capacity <= 1000):
+            self.problem("deploy.capacity", "must be an integer from 1 to 1000")
+            capacity = defaults.deploy_capacity
+        ttl = data.get("ttl_hours", defaults.ttl_hours)
+        if not (_is_number(ttl) and 0 < ttl <= 8760):
+            self.problem("deploy.ttl_hours", "must be a number of hours above 0, at most 8760")
+            ttl = defaults.ttl_hours
+        return DeployConfig(enabled, name, sku, capacity, float(ttl))
+
+    def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problem(key, "must be an object")
+            return {}
+        return value
+
+    def unknown(self, data: dict[str, Any], prefix: str, known: set[str]) -> None:
+        for key in data:
+            if key not in known:
+                allowed = ", ".join(sorted(known))
+                self.problem(f"{prefix}{key}", f"is not a run.json field (allowed: {allowed})")
+
+    def integer_or_auto(self, data: dict[str, Any], path: str, low: int, high: int) -> int | Auto:
+        value = data.get(path.rpartition(".")[2], AUTO)
+        if value == AUTO:
+            return AUTO
+        if _is_integer(value) and low <= value <= high:
+            return value
+        self.problem(path, f'must be an integer from {low} to {high} or "auto"')
+        return AUTO
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
