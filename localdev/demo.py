@@ -22,6 +22,7 @@ from localdev.azurite import REPO_ROOT
 from localdev.stack import running_stack
 from shared.bootstrap import services
 from shared.pipeline import chat
+from shared.runs.record import Run
 from shared.runs.states import RunState
 
 SAMPLES = REPO_ROOT / "samples"
@@ -71,13 +72,27 @@ def follow(run_name: str, timeout: float) -> RunState:
         run = app.runs.find(run_name)
         if run is not None:
             for entry in run.timeline[printed:]:
-                print(f"  {entry.at:%H:%M:%S}  {entry.to.value:<18} {entry.reason}", flush=True)
+                print(
+                    f"  {entry.at:%H:%M:%S}  {entry.to_state.value:<18} {entry.reason}", flush=True
+                )
             printed, state = len(run.timeline), run.state
             if state in FINAL_STATES:
+                print_outcome(run)
                 return state
         time.sleep(0.5)
     print(f"The run did not settle within {timeout:.0f} s.", file=sys.stderr)
     return state
+
+
+def print_outcome(run: Run) -> None:
+    if run.job is not None and run.job.trained_tokens:
+        print(f"  trained tokens: {run.job.trained_tokens}")
+    if run.cost_estimate_usd is not None:
+        print(f"  estimated training cost: ${run.cost_estimate_usd:.4f}")
+    if run.overfitting is not None:
+        print(f"  overfitting check: {run.overfitting.reason}")
+    if run.failure_reason:
+        print(f"  failure: {run.failure_reason}")
 
 
 def talk(run_name: str, question: Mapping[str, str]) -> int:

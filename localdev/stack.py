@@ -63,7 +63,8 @@ def running_stack(values: Mapping[str, str], *, timings: str = "fast") -> Iterat
 
     ports = LocalPorts.from_settings(values)
     with ExitStack() as stack:
-        azurite = stack.enter_context(running_azurite(STATE_DIR / "azurite", ports.azurite))
+        state_dir = Path(values.get("LOCALDEV_STATE_DIR") or STATE_DIR)
+        azurite = stack.enter_context(running_azurite(state_dir / "azurite", ports.azurite))
         emulator = stack.enter_context(
             running_emulator(
                 port=ports.emulator,
