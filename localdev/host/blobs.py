@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.blob import BlobClientConverter
 
+from localdev.host.background import PollingLoop
 from localdev.host.discovery import BlobFunction
 from localdev.host.invoke import call_handler
 
@@ -44,7 +44,7 @@ class ModelBindingData:
     content: str
 
 
-class BlobTriggerRunner:
+class BlobTriggerRunner(PollingLoop):
     """Scans one function's container and calls it for each blob version it has not seen."""
 
     def __init__(
@@ -56,50 +56,32 @@ class BlobTriggerRunner:
         poll_seconds: float = 1.0,
         host_id: str = "localdev",
     ) -> None:
+        super().__init__(f"blob-{function.name}", poll_seconds)
         self.function = function
         self.connection_string = connection_string
         self.max_dequeue_count = max_dequeue_count
-        self.poll_seconds = poll_seconds
         self.service = BlobServiceClient.from_connection_string(connection_string)
         self.container: ContainerClient = self.service.get_container_client(function.container)
         self.receipts = self.service.get_container_client(RECEIPTS_CONTAINER)
         self.receipt_prefix = f"blobreceipts/{host_id}/{function.name}"
         self.name_pattern = _blob_name_pattern(function.blob_pattern)
         self._finished: set[tuple[str, str]] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"blob-{function.name}", daemon=True
-        )
 
-    def start(self) -> None:
+    def prepare(self) -> None:
         for container in (self.container, self.receipts):
             with contextlib.suppress(ResourceExistsError):
                 container.create_container()
-        self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.scan_once()
-            except HttpResponseError:
-                logger.exception(
-                    "scanning container %s failed; trying again", self.function.container
-                )
-            self._stop.wait(self.poll_seconds)
-
-    def scan_once(self) -> None:
+    def poll_once(self) -> bool:
         """Runs the function for every blob version that has no finished receipt yet."""
         for blob in self.container.list_blobs():
             if self._stop.is_set():
-                return
+                break
             version = (blob.name, str(blob.etag))
             due = version not in self._finished and self.name_pattern.match(blob.name)
             if due and self._process(*version):
                 self._finished.add(version)
+        return False
 
     def _process(self, blob_name: str, etag: str) -> bool:
         """Runs the function on one blob version if due; True once that version is settled."""

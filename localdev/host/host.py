@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import azure.functions as func
 
+from localdev.host.background import BackgroundLoop
 from localdev.host.blobs import BlobTriggerRunner
 from localdev.host.discovery import (
     BlobFunction,
@@ -40,7 +41,7 @@ class LocalHost:
         port: int = 7071,
         config: HostConfig | None = None,
         function_key: str = "",
-        blob_poll_seconds: float = 1.0,
+        poll_seconds: float = 1.0,
     ) -> None:
         self.config = config or HostConfig()
         functions = discover(app, environ)
@@ -50,27 +51,28 @@ class LocalHost:
             route_prefix=self.config.route_prefix,
             function_key=function_key,
         )
-        self.timers = [TimerRunner(f) for f in functions if isinstance(f, TimerFunction)]
-        self.blobs = [
-            BlobTriggerRunner(
-                f,
-                environ[f.connection],
-                max_dequeue_count=self.config.blob_max_dequeue_count,
-                poll_seconds=blob_poll_seconds,
-            )
-            for f in functions
-            if isinstance(f, BlobFunction)
-        ]
-        self.queues = [
-            QueueTriggerRunner(
-                f,
-                environ[f.connection],
-                max_dequeue_count=self.config.queue_max_dequeue_count,
-                poll_seconds=blob_poll_seconds,
-            )
-            for f in functions
-            if isinstance(f, QueueFunction)
-        ]
+        self.loops: list[BackgroundLoop] = []
+        for function in functions:
+            if isinstance(function, TimerFunction):
+                self.loops.append(TimerRunner(function))
+            elif isinstance(function, BlobFunction):
+                self.loops.append(
+                    BlobTriggerRunner(
+                        function,
+                        environ[function.connection],
+                        max_dequeue_count=self.config.blob_max_dequeue_count,
+                        poll_seconds=poll_seconds,
+                    )
+                )
+            elif isinstance(function, QueueFunction):
+                self.loops.append(
+                    QueueTriggerRunner(
+                        function,
+                        environ[function.connection],
+                        max_dequeue_count=self.config.queue_max_dequeue_count,
+                        poll_seconds=poll_seconds,
+                    )
+                )
         self.functions = functions
 
     @property
@@ -79,8 +81,8 @@ class LocalHost:
 
     def start(self) -> None:
         self.http.start()
-        for runner in [*self.blobs, *self.queues, *self.timers]:
-            runner.start()
+        for loop in self.loops:
+            loop.start()
         for function in self.functions:
             logger.info(
                 "function %s: %s",
@@ -89,8 +91,8 @@ class LocalHost:
             )
 
     def stop(self) -> None:
-        for runner in [*self.timers, *self.queues, *self.blobs]:
-            runner.stop()
+        for loop in reversed(self.loops):
+            loop.stop()
         self.http.stop()
 
     def __enter__(self) -> LocalHost:

@@ -8,12 +8,12 @@ import base64
 import binascii
 import contextlib
 import logging
-import threading
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import ResourceExistsError
 from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64EncodePolicy
 
+from localdev.host.background import PollingLoop
 from localdev.host.discovery import QueueFunction
 from localdev.host.invoke import call_handler
 
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 VISIBILITY_SECONDS = 60
 
 
-class QueueTriggerRunner:
+class QueueTriggerRunner(PollingLoop):
     """Receives one function's messages and calls it for each."""
 
     def __init__(
@@ -33,46 +33,29 @@ class QueueTriggerRunner:
         max_dequeue_count: int = 5,
         poll_seconds: float = 1.0,
     ) -> None:
+        super().__init__(f"queue-{function.name}", poll_seconds)
         self.function = function
         self.max_dequeue_count = max_dequeue_count
-        self.poll_seconds = poll_seconds
         self.queue = QueueClient.from_connection_string(connection_string, function.queue)
         self.poison = QueueClient.from_connection_string(
             connection_string,
             f"{function.queue}-poison",
             message_encode_policy=TextBase64EncodePolicy(),
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"queue-{function.name}", daemon=True
-        )
 
-    def start(self) -> None:
+    def prepare(self) -> None:
         with contextlib.suppress(ResourceExistsError):
             self.queue.create_queue()
-        self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                received = list(
-                    self.queue.receive_messages(
-                        max_messages=16, visibility_timeout=VISIBILITY_SECONDS
-                    )
-                )
-            except HttpResponseError:
-                logger.exception("receiving from %s failed; trying again", self.function.queue)
-                received = []
-            for message in received:
-                if self._stop.is_set():
-                    return
-                self._process(message)
-            if not received:
-                self._stop.wait(self.poll_seconds)
+    def poll_once(self) -> bool:
+        received = list(
+            self.queue.receive_messages(max_messages=16, visibility_timeout=VISIBILITY_SECONDS)
+        )
+        for message in received:
+            if self._stop.is_set():
+                break
+            self._process(message)
+        return bool(received)
 
     def _process(self, message: QueueMessage) -> None:
         argument = FunctionQueueMessage(

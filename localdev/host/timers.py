@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from azure.functions.timer import TimerRequest
 
+from localdev.host.background import BackgroundLoop
 from localdev.host.discovery import TimerFunction
 from localdev.host.invoke import call_handler
 from localdev.host.ncrontab import Schedule
@@ -16,27 +16,17 @@ from localdev.host.ncrontab import Schedule
 logger = logging.getLogger(__name__)
 
 
-class TimerRunner:
+class TimerRunner(BackgroundLoop):
     """Calls one timer function at each time its schedule names; never two calls at once."""
 
     def __init__(
         self, function: TimerFunction, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
+        super().__init__(f"timer-{function.name}")
         self.function = function
         self.schedule = Schedule.parse(function.schedule)
         self.clock = clock
         self.fired = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"timer-{function.name}", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     def _loop(self) -> None:
         if self.function.run_on_startup:

@@ -112,7 +112,7 @@ def host_factory(container: str) -> Iterator[Callable[..., tuple[LocalHost, Reco
             port=free_port(),
             config=HostConfig(blob_max_dequeue_count=max_dequeue_count),
             function_key=function_key,
-            blob_poll_seconds=0.2,
+            poll_seconds=0.2,
         )
         host.start()
         started.append(host)
