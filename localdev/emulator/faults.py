@@ -1,9 +1,12 @@
 """Faults a test injects: throttling, server errors, timeouts, failed jobs, files in error.
 
-HTTP faults (`throttle`, `server_error`, `timeout`) answer the next `times` requests whose
-method matches (any when None) and whose path contains `path_contains`. A `timeout` holds the
-request for `hold_seconds` and then closes the connection without answering, so a client with a
-shorter timeout sees its own timeout and a patient one sees the connection drop.
+HTTP faults (`throttle`, `server_error`, `timeout`, `lost_answer`) answer the next `times`
+requests whose method matches (any when None) and whose path contains `path_contains`. A
+`timeout` holds the request for `hold_seconds` and then closes the connection without answering,
+so a client with a shorter timeout sees its own timeout and a patient one sees the connection
+drop. A `lost_answer` carries the request out first (the file, job or deployment is created)
+and then does the same: the caller never learns that its call succeeded, as when a connection
+breaks on the way back or the caller crashes while waiting.
 Life-cycle faults (`job_fails`, `file_error`) mark the next `times` jobs or files created by a
 request whose path contains `path_contains`: the job ends `failed` with `error.message`, the file
 ends `error` with `status_details`.
@@ -18,7 +21,7 @@ from typing import Any
 
 from localdev.emulator.wire import Response, json_response
 
-HTTP_KINDS = ("throttle", "server_error", "timeout")
+HTTP_KINDS = ("throttle", "server_error", "timeout", "lost_answer")
 LIFECYCLE_KINDS = ("job_fails", "file_error")
 DEFAULT_MESSAGES = {
     "job_fails": "The fine-tuning job failed due to an internal error.",
@@ -110,6 +113,12 @@ class FaultBook:
                     self._armed.remove(entry)
                 return fault
         return None
+
+
+def lose_answer(fault: Fault, response: Response) -> Response:
+    """The answer of a `lost_answer` fault: the work is done (`response` is its real answer,
+    whose status the request log keeps), but the caller is held and then cut off."""
+    return Response(response.status, drop_after=fault.hold_seconds)
 
 
 def fault_response(fault: Fault, *, style: str) -> Response:

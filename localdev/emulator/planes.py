@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from localdev.emulator import admin, arm, chat, files, jobs_api, models
-from localdev.emulator.faults import fault_response
+from localdev.emulator.faults import fault_response, lose_answer
 from localdev.emulator.requestlog import RequestRecord
 from localdev.emulator.store import State
 from localdev.emulator.wire import ApiError, Request, Response, Router
@@ -48,16 +48,17 @@ def data_plane_app(state: State, info: admin.Info) -> App:
 
     def serve(request: Request) -> Response:
         fault = state.faults.take_http(request.method, request.path)
-        if fault is not None:
+        if fault is not None and fault.kind != "lost_answer":
             style = "inference" if "/deployments/" in request.path else "authoring"
             return fault_response(fault, style=style)
         try:
             _authenticate_data_plane(state, request)
             if request.query.get("api-version") not in DATA_PLANE_API_VERSIONS:
                 raise ApiError(404, "404", "Resource not found")
-            return _route(router, request, ApiError(404, "404", "Resource not found"))
+            response = _route(router, request, ApiError(404, "404", "Resource not found"))
         except ApiError as error:
-            return error.to_response()
+            response = error.to_response()
+        return lose_answer(fault, response) if fault is not None else response
 
     def app(request: Request) -> Response:
         if request.path.startswith(admin.PREFIX):
@@ -73,15 +74,16 @@ def arm_app(state: State) -> App:
 
     def serve(request: Request) -> Response:
         fault = state.faults.take_http(request.method, request.path)
-        if fault is not None:
+        if fault is not None and fault.kind != "lost_answer":
             return fault_response(fault, style="arm")
         try:
             _authenticate_arm(request)
             _check_arm_version(state, request)
             unknown = ApiError(404, "NotFound", f"The path '{request.path}' is not an ARM route.")
-            return _route(router, request, unknown)
+            response = _route(router, request, unknown)
         except ApiError as error:
-            return error.to_response()
+            response = error.to_response()
+        return lose_answer(fault, response) if fault is not None else response
 
     return lambda request: _logged(state, "arm", request, serve(request))
 
@@ -95,7 +97,8 @@ def _route(router: Router, request: Request, unknown: ApiError) -> Response:
 
 
 def _logged(state: State, plane: str, request: Request, response: Response) -> Response:
-    status = 0 if response.drop_after is not None else response.status
+    # A timeout's answer has status 0; a lost answer keeps the status of the work it did.
+    status = response.status
     record = RequestRecord(request.method, request.path, request.query, status, state.now(), plane)
     state.log.append(record)
     return response

@@ -9,7 +9,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request served. `status` is 0 when the emulator dropped the connection unanswered."""
+    """One request served. `status` is 0 when the emulator dropped the connection unanswered
+    without doing the work (a `timeout` fault); a `lost_answer` logs the work's status."""
 
     method: str
     path: str

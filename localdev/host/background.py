@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import AzureError
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class PollingLoop(BackgroundLoop):
         while not self._stop.is_set():
             try:
                 busy = self.poll_once()
-            except HttpResponseError:
+            except AzureError:
+                # AzureError, not only HttpResponseError: storage that is down raises
+                # ServiceRequestError, and a trigger must outlive a storage outage.
                 logger.exception("%s failed to reach storage; trying again", self._thread.name)
                 busy = False
             if not busy:

@@ -19,7 +19,7 @@ from azure.storage.blob import (
 )
 
 from shared.adapters.azure_errors import azure_errors, translate
-from shared.errors import ConcurrentUpdate
+from shared.errors import ConcurrentUpdate, PermanentServiceError
 from shared.pipeline.protocols import BlobInfo
 
 logger = logging.getLogger(__name__)
@@ -51,9 +51,19 @@ class BlobInboxFiles:
             download = blob.download_blob(etag=etag, match_condition=MatchConditions.IfNotModified)
             yield from download.chunks()
         except AzureError as exc:
-            if getattr(exc, "status_code", None) == 412:
+            status = getattr(exc, "status_code", None)
+            if status == 412:
                 raise ConcurrentUpdate(
                     f"{what}: the blob changed or was deleted since its ETag was read"
+                ) from exc
+            if status == 409:
+                # Not a write conflict: storage refuses to serve this blob's content (it is in
+                # the Archive tier, or encrypted with a key the app does not hold) and will go
+                # on refusing, so retrying the same read is pointless.
+                code = getattr(exc, "error_code", None) or "409 Conflict"
+                raise PermanentServiceError(
+                    f"{what}: storage refuses to read its content ({code}); a blob in the "
+                    "Archive tier must be rehydrated first"
                 ) from exc
             raise translate(exc, what) from exc
 

@@ -122,8 +122,11 @@ class Run:
             self.cost_estimate_usd = _cost(verdict)
         self._touch(verdict.checked_at)
 
-    def change_ignored(self, kind: FileKind, etag: str, now: datetime) -> None:
-        reason = (
+    def change_ignored(
+        self, kind: FileKind, etag: str, now: datetime, reason: str | None = None
+    ) -> None:
+        """Keeps this version of a file out of the run, with a note saying why."""
+        reason = reason or (
             f"{kind.value} changed after the run started ({self.state.value}); the run keeps "
             "the version it started with. Drop the files in a new folder for a new run."
         )
@@ -247,6 +250,12 @@ class Run:
     def claim_step(self, step: str, now: datetime) -> None:
         self.claim = Claim(step, now)
         self._touch(now)
+
+    def release_claim(self, claim: Claim) -> None:
+        """Gives up `claim` if the run still holds it, so the step may be tried again at once
+        (every claimed step first looks for what an earlier attempt created)."""
+        if self.claim == claim:
+            self.claim = None
 
     def transient_error(
         self, step: str, message: str, retry_after: float | None, now: datetime, policy: RetryPolicy

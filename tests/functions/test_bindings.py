@@ -38,6 +38,11 @@ EXPECTED = {
         "path": "%INBOX_CONTAINER%/{name}",
         "connection": "AzureWebJobsStorage",
     },
+    "record_poisoned_inbox_blob": {
+        "type": "queueTrigger",
+        "queueName": "webjobs-blobtrigger-poison",
+        "connection": "AzureWebJobsStorage",
+    },
     "advance_active_runs": {
         "type": "timerTrigger",
         "schedule": "%RUN_TIMER_SCHEDULE%",
