@@ -23,6 +23,7 @@ from shared.credentials import app_credential
 from shared.pipeline.services import Services
 from shared.runs.config import RunDefaults
 from shared.runs.plan import RunPolicy
+from shared.runs.retry import RetryPolicy
 from shared.settings import Settings
 
 __all__ = [
@@ -57,6 +58,8 @@ def policy_from(settings: Settings) -> RunPolicy:
         ),
         settle_seconds=settings.settle_seconds,
         stalled_after_minutes=settings.stalled_after_minutes,
+        claim_lease_seconds=settings.claim_lease_seconds,
+        retry=RetryPolicy(base_seconds=settings.retry_base_seconds),
     )
 
 

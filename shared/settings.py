@@ -49,6 +49,10 @@ class Settings:
     max_chat_tokens: int
     max_request_bytes: int
     stalled_after_minutes: float
+    # How soon a step is retried after a transient error (doubling from there) and how long a
+    # claimed step blocks other ticks; the defaults suit Azure, tests make them short.
+    retry_base_seconds: float = 30.0
+    claim_lease_seconds: float = 300.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -111,6 +115,8 @@ class Settings:
             max_chat_tokens=reader.number("MAX_CHAT_TOKENS", int, 800),
             max_request_bytes=reader.number("MAX_REQUEST_BYTES", int, 8 * 1024 * 1024),
             stalled_after_minutes=reader.number("STALLED_AFTER_MINUTES", float, 120.0),
+            retry_base_seconds=reader.number("RETRY_BASE_SECONDS", float, 30.0),
+            claim_lease_seconds=reader.number("CLAIM_LEASE_SECONDS", float, 300.0),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
         )
         if reader.problems:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -31,6 +31,7 @@ class Deployment:
     succeeded_at: float
     ready_at: float
     gone_at: float | None = None  # set when a DELETE started
+    tags: dict[str, str] = field(default_factory=dict)
 
     def provisioning_state(self, now: float) -> str:
         if self.gone_at is not None:
@@ -38,7 +39,7 @@ class Deployment:
         return "Succeeded" if now >= self.succeeded_at else "Creating"
 
     def to_json(self, state: State, now: float) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "id": f"{account_path(state)}/deployments/{self.name}",
             "name": self.name,
             "type": DEPLOYMENT_TYPE,
@@ -60,6 +61,9 @@ class Deployment:
                 "deploymentState": "Running",
             },
         }
+        if self.tags:
+            payload["tags"] = dict(self.tags)
+        return payload
 
 
 @dataclass(frozen=True)
@@ -124,19 +128,22 @@ def put_deployment(state: State, request: Request, params: dict[str, str]) -> Re
     name, version = str(model.get("name") or ""), str(model.get("version") or "")
     serves, version = _served_model(state, str(model.get("format") or "OpenAI"), name, version)
     capacity = _checked_sku(state, sku, name, version)
+    tags = _checked_tags(body.get("tags"))
     now = state.now()
     existing = live_deployment(state, params["name"])
     if existing is not None and existing.gone_at is not None:
         raise ApiError(409, "Conflict", f"The deployment '{params['name']}' is being deleted.")
     if existing is not None and existing.serves == serves:
+        # A PUT replaces the resource: its tags are the ones sent now (none if none were sent).
         with state.lock:
-            existing.sku_name, existing.capacity = str(sku["name"]), capacity
+            existing.sku_name, existing.capacity, existing.tags = str(sku["name"]), capacity, tags
         return json_response(200, existing.to_json(state, now))
     provisioning = state.timings.deployment_provisioning
     deployment = Deployment(
         name=params["name"], model_name=name, model_version=version, serves=serves,
         sku_name=str(sku["name"]), capacity=capacity, succeeded_at=now + provisioning,
         ready_at=now + provisioning + state.timings.deployment_not_ready_after_succeeded,
+        tags=tags,
     )  # fmt: skip
     operation = Operation(new_id("op"), "Creating", now, now + provisioning)
     with state.lock:
@@ -224,6 +231,16 @@ def _checked_sku(state: State, sku: dict[str, Any], name: str, version: str) -> 
         )
         raise ApiError(400, "InsufficientQuota", message)
     return capacity
+
+
+def _checked_tags(tags: Any) -> dict[str, str]:
+    """The deployment's tags: an object of string values, as the spec defines them."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        message = "The 'tags' of a deployment must be an object whose values are strings."
+        raise ApiError(400, "InvalidRequestContent", message)
+    return dict(tags)
 
 
 def _check_scope(state: State, params: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.errors import (
+    ConcurrentUpdate,
     Conflict,
     DeploymentNotReady,
     NotFound,
@@ -16,6 +17,7 @@ from shared.errors import (
 )
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
+from shared.runs.facts import Claim
 from shared.runs.plan import CLAIMED_STEPS, Nothing, Step, WaitForFiles, is_stalled, next_step
 from shared.runs.record import Run
 
@@ -93,9 +95,11 @@ def _run_step(
 ) -> None:
     policy = services.policy
     earlier = run.claim if run.claim is not None and run.claim.step == step.name else None
+    claim = None
     if isinstance(step, CLAIMED_STEPS):
         run.claim_step(step.name, now)
         services.runs.save(run)
+        claim = run.claim
     state_before, entries_before = run.state, len(run.timeline)
     summary.steps[step.name] += 1
     try:
@@ -109,7 +113,12 @@ def _run_step(
     except (PermanentServiceError, NotFound) as exc:
         logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
         run.step_failed(step.name, str(exc), now, policy.retry)
-    services.runs.save(run)
+    try:
+        services.runs.save(run)
+    except ConcurrentUpdate:
+        if claim is not None:
+            _release_claim(services, run.name, claim)
+        raise
     if run.state is not state_before:
         summary.transitions += sum(
             1 for entry in run.timeline[entries_before:] if entry.from_state != entry.to_state
@@ -117,3 +126,17 @@ def _run_step(
         logger.info("Run %s: %s -> %s", run.name, state_before.value, run.state.value)
         if run.state.value == "failed":
             summary.failed.append(run.name)
+
+
+def _release_claim(services: Services, name: str, claim: Claim) -> None:
+    """Another writer (a dropped file, a cancel request) saved the run while a claimed step ran,
+    so the step's outcome was not recorded. Releasing the claim lets the next tick do the step
+    again at once, finding what this attempt created, instead of waiting out the claim's lease."""
+    fresh = services.runs.find(name)
+    if fresh is None or fresh.claim != claim:
+        return
+    fresh.release_claim(claim)
+    try:
+        services.runs.save(fresh)
+    except ConcurrentUpdate:
+        logger.info("Run %s changed again; its %s claim ends with its lease", name, claim.step)
