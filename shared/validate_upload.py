@@ -29,7 +29,8 @@ def validate_upload(
 def _epochs(raw: str | None) -> int | None:
     if raw is None or raw in ("", "auto"):
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_EPOCHS:
+    # isdigit() alone accepts "²" and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_EPOCHS:
         raise InvalidInput(
             f'query "epochs" must be "auto" or a whole number from 1 to {MAX_EPOCHS}, not {raw!r}'
         )

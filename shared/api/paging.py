@@ -44,7 +44,7 @@ def decode_token(token: str, state: RunState | None) -> tuple[str, RunState | No
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise refused from None
     if (
         not isinstance(payload, dict)

@@ -43,11 +43,29 @@ def read_json_object(body: bytes, max_bytes: int, *, required: bool = True) -> d
         raise InvalidInput(
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except ValueError:
+        # json.loads refuses integers of more than sys.get_int_max_str_digits() digits.
+        raise InvalidInput("the request body holds a number with too many digits") from None
     except RecursionError:
         raise InvalidInput("the request body is nested too deeply") from None
+    _check_encodable(data)
     if not isinstance(data, dict):
         raise InvalidInput(f"the request body must be a JSON object, not {_json_type(data)}")
     return data
+
+
+def _check_encodable(data: object) -> None:
+    """Refuses a `\\ud800`-style escape of an unpaired surrogate: valid JSON, but no UTF-8 text
+    holds it, so it could be neither answered, stored nor sent on to Azure OpenAI."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        raise InvalidInput(
+            f"the request body escapes an unpaired surrogate (\\u{code:04x}); send UTF-8 text"
+        ) from None
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply") from None
 
 
 def reject_unknown_fields(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:

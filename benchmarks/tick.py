@@ -1,0 +1,301 @@
+"""The cost of one timer tick: wall time, storage calls and Azure calls, by runs recorded.
+
+    python benchmarks/tick.py            # 10, 100, 1,000, 10,000 runs (10 active); 1,000 active
+    python benchmarks/tick.py --quick    # 10, 100, 1,000 runs; 100 active
+
+Real parts: an Azurite on free ports, the real `TableRunStore`, the real Azure OpenAI adapter
+talking to the emulator over loopback (jobs that stay `running`, so every active run polls its
+job on every tick: the busiest steady state). Storage calls are counted by an azure-core
+per-call policy on the table and blob clients; Azure calls are the emulator's request log.
+
+`stor ms` is the part of a tick spent waiting for storage (the mean over the measured ticks);
+`list ms` times the tick's one query alone (the active runs): Azurite answers a RowKey range
+by filtering every entity of the table (LokiJS `where`), so it grows with the table there;
+Azure Table Storage serves a PartitionKey + RowKey range from its index.
+
+Runs are seeded straight into the store's table layout (its own entity builders, 100 rows per
+entity-group transaction): 10,000 runs one `add` at a time would take longer than the bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socketserver
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: import the project's packages
+
+import openai  # noqa: E402
+from azure.core.pipeline.policies import SansIOHTTPPolicy  # noqa: E402
+from azure.data.tables import TableClient, TableServiceClient  # noqa: E402
+from azure.storage.blob import BlobServiceClient  # noqa: E402
+
+from localdev.azurite import free_ports, running_azurite  # noqa: E402
+from localdev.config import load_local_settings  # noqa: E402
+from localdev.emulator import Emulator, Timings, running_emulator  # noqa: E402
+from localdev.stack import emulator_settings  # noqa: E402
+from shared.adapters.blob_files import BlobInboxFiles, BlobReportStore  # noqa: E402
+from shared.adapters.table_store import (  # noqa: E402
+    TableRunStore,
+    _active_key,
+    _listing,
+    _record,
+    _run_key,
+)
+from shared.bootstrap import build_services  # noqa: E402
+from shared.credentials import app_credential  # noqa: E402
+from shared.pipeline import advance_runs  # noqa: E402
+from shared.pipeline.services import Services  # noqa: E402
+from shared.runs.config import RunDefaults, default_config  # noqa: E402
+from shared.runs.facts import FileVerdict, UploadedFile  # noqa: E402
+from shared.runs.names import FileKind  # noqa: E402
+from shared.runs.record import Run  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+
+MODEL = "gpt-4o-mini-2024-07-18"
+SCHEDULE_SECONDS = 30.0  # the default RUN_TIMER_SCHEDULE, every 30 s
+# Jobs stay "running" for hours: each active run polls its job on every tick.
+TIMINGS = Timings(0.05, 0.05, 3600.0, 0.3, 0.3)
+
+
+class CallCounter(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Counts a storage client's HTTP calls by method, and the entities its GETs return."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.rows_read = 0
+        self.seconds = 0.0  # time spent waiting for storage: the calls are sequential
+
+    def on_request(self, request: Any) -> None:
+        self.calls[request.http_request.method] += 1
+        request.context["started"] = time.perf_counter()
+
+    def on_response(self, request: Any, response: Any) -> None:
+        self.seconds += time.perf_counter() - request.context["started"]
+        if request.http_request.method != "GET" or "/devstoreaccount1/" not in str(
+            request.http_request.url
+        ):
+            return
+        try:
+            body = json.loads(response.http_response.text() or "{}")
+        except ValueError:
+            return  # a blob, not a table answer
+        if isinstance(body, dict):
+            self.rows_read += len(body["value"]) if "value" in body else 1
+
+
+@dataclass
+class Bench:
+    azurite_connection: str
+    emulator: Emulator
+    environ: dict[str, str]
+    counter: CallCounter
+
+    def services(self, table: str) -> Services:
+        """The real services on this table, with counting storage clients."""
+        settings = Settings.from_env({**self.environ, "RUNS_TABLE": table})
+        built = build_services(settings, app_credential(settings))
+        options = {"per_call_policies": [self.counter]}
+        # TableServiceClient.get_table_client() drops per-call policies: build the table client.
+        runs = TableClient.from_connection_string(self.azurite_connection, table, **options)
+        blobs = BlobServiceClient.from_connection_string(self.azurite_connection, **options)
+        return replace(
+            built,
+            runs=TableRunStore(runs),
+            inbox=BlobInboxFiles(blobs, settings.inbox_container),
+            reports=BlobReportStore(blobs, settings.reports_container),
+        )
+
+    def table(self, name: str) -> TableClient:
+        service = TableServiceClient.from_connection_string(self.azurite_connection)
+        client = service.get_table_client(name)
+        client.create_table()
+        return client
+
+
+def running_jobs(emulator: Emulator, count: int) -> tuple[str, list[str]]:
+    """One processed training file and `count` jobs on it that stay running."""
+    client = openai.AzureOpenAI(
+        azure_endpoint=emulator.url, api_key=emulator.api_key, api_version="2024-10-21"
+    )
+    data = (REPO / "samples" / "kitsune-shopkeeper" / "train.jsonl").read_bytes()
+    file_id = client.files.create(file=("train.jsonl", data), purpose="fine-tune").id
+    while client.files.retrieve(file_id).status != "processed":
+        time.sleep(0.05)
+    jobs = [
+        client.fine_tuning.jobs.create(model=MODEL, training_file=file_id).id for _ in range(count)
+    ]
+    return file_id, jobs
+
+
+def running_run(name: str, file_id: str, job_id: str, at: datetime) -> Run:
+    run = Run.new(name, at)
+    verdict = FileVerdict('"0x1"', True, f"{name}/train.jsonl.report.json", "valid", at)
+    run.file_validated(FileKind.TRAIN, verdict)
+    run.start(at, default_config(RunDefaults(MODEL)), "benchmark")
+    run.file_uploaded(FileKind.TRAIN, UploadedFile(file_id, f"{name}.jsonl", "processed"), at)
+    run.job_created(job_id, "running", at)
+    run.job_observed("running", at)
+    return run
+
+
+def finished_run(name: str, at: datetime) -> Run:
+    run = Run.new(name, at)
+    verdict = FileVerdict('"0x1"', False, f"{name}/train.jsonl.report.json", "1 error", at)
+    run.file_validated(FileKind.TRAIN, verdict)
+    run.fail("train.jsonl is not valid: 1 error(s); first: line 3: is blank", at)
+    return run
+
+
+def seed(table: TableClient, runs: list[Run]) -> None:
+    """Writes the runs in the store's layout, 100 rows per transaction."""
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        rows.append(_record(run, _run_key(run.name)))
+        if run.is_active:
+            rows.append(_record(run, _active_key(run.name)))
+        rows.append(_listing(run))
+    for start in range(0, len(rows), 100):
+        table.submit_transaction([("upsert", row) for row in rows[start : start + 100]])
+
+
+@dataclass
+class TickCost:
+    runs: int
+    active: int
+    seconds: float
+    storage_calls: dict[str, int]
+    rows_read: int
+    azure_calls: int
+    listing_seconds: float
+    storage_seconds: float
+
+    @property
+    def storage_total(self) -> int:
+        return sum(self.storage_calls.values())
+
+
+def measure(bench: Bench, services: Services, runs: int, active: int, ticks: int) -> TickCost:
+    """The median tick of `ticks`, after one warm-up tick (first reads of job events)."""
+    advance_runs(services, datetime.now(UTC))
+    walls, storage, rows, azure, storage_seconds = [], Counter[str](), 0, 0, 0.0
+    for _ in range(ticks):
+        bench.counter.calls.clear()
+        bench.counter.rows_read = 0
+        bench.counter.seconds = 0.0
+        before = len(bench.emulator.requests())
+        started = time.perf_counter()
+        summary = advance_runs(services, datetime.now(UTC))
+        walls.append(time.perf_counter() - started)
+        azure += len(bench.emulator.requests()) - before
+        storage.update(bench.counter.calls)
+        rows += bench.counter.rows_read
+        storage_seconds += bench.counter.seconds
+        if summary.runs != active:
+            raise RuntimeError(f"the tick saw {summary.runs} active runs, not {active}")
+    per_tick = {method: count // ticks for method, count in storage.items()}
+    listing = []
+    for _ in range(ticks):  # the tick's one query, alone: reading the active runs
+        started = time.perf_counter()
+        sum(1 for _ in services.runs.active())
+        listing.append(time.perf_counter() - started)
+    return TickCost(
+        runs=runs, active=active, seconds=statistics.median(walls), storage_calls=per_tick,
+        rows_read=rows // ticks, azure_calls=azure // ticks,
+        listing_seconds=statistics.median(listing), storage_seconds=storage_seconds / ticks,
+    )  # fmt: skip
+
+
+def show(costs: list[TickCost]) -> None:
+    base = costs[0]
+    print(f"{'runs':>7} {'active':>6} {'tick ms':>9} {'x':>6} {'list ms':>8} {'stor ms':>8} "
+          f"{'storage':>8} {'rows':>6} {'azure':>6}  storage calls by method")  # fmt: skip
+    for cost in costs:
+        ratio = cost.seconds / base.seconds
+        methods = ", ".join(f"{m} {n}" for m, n in sorted(cost.storage_calls.items()))
+        figures = f"{cost.storage_total:>8} {cost.rows_read:>6} {cost.azure_calls:>6}"
+        times = f"{cost.listing_seconds * 1000:>8.1f} {cost.storage_seconds * 1000:>8.1f}"
+        print(f"{cost.runs:>7,} {cost.active:>6,} {cost.seconds * 1000:>9.1f} {ratio:>6.2f} "
+              f"{times} {figures}  {methods}")  # fmt: skip
+
+
+def answer_without_nagle_delay() -> None:
+    """The emulator's handler writes headers and body in two sends; on a kept-alive connection
+    Nagle's algorithm holds the body until the client's delayed ACK, about 40 ms per call,
+    which no Azure endpoint adds. TCP_NODELAY on this process's servers removes the artefact."""
+    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--ticks", type=int, default=3, help="ticks measured per size")
+    args = parser.parse_args()
+    sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
+    active, many_active = 10, (100 if args.quick else 1_000)
+    answer_without_nagle_delay()
+
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        running_azurite(Path(workdir), free_ports()) as azurite,
+        running_emulator(timings=TIMINGS) as emulator,
+    ):
+        environ = {**load_local_settings(), **emulator_settings(emulator)}
+        environ |= {"AzureWebJobsStorage": azurite.connection_string,
+                    "TUNEDROP_LOCAL_BEARER_TOKEN": "benchmark-token"}  # fmt: skip
+        bench = Bench(azurite.connection_string, emulator, environ, CallCounter())
+        started = time.perf_counter()
+        file_id, jobs = running_jobs(emulator, many_active)
+        print(f"{len(jobs)} running jobs on the emulator in {time.perf_counter() - started:.1f} s")
+        now = datetime.now(UTC)
+
+        print(f"\n1. Runs recorded, {active} active (running jobs), the rest finished")
+        table = bench.table("tickmostlyfinished")
+        seed(table, [running_run(f"active-{i}", file_id, jobs[i], now) for i in range(active)])
+        services = bench.services("tickmostlyfinished")
+        costs, recorded = [], active
+        for size in sizes:
+            started = time.perf_counter()
+            old = now - timedelta(days=30)
+            seed(table, [finished_run(f"done-{i:05d}", old) for i in range(recorded, size)])
+            seeded = time.perf_counter() - started
+            recorded = size
+            costs.append(measure(bench, services, size, active, args.ticks))
+            print(f"   seeded {size:,} runs ({seeded:.1f} s)")
+        show(costs)
+        largest, smallest = costs[-1], costs[0]
+        print(f"   {largest.runs // smallest.runs}x the runs: tick wall x"
+              f"{largest.seconds / smallest.seconds:.2f}, storage calls x"
+              f"{largest.storage_total / smallest.storage_total:.2f}, rows read x"
+              f"{largest.rows_read / max(smallest.rows_read, 1):.2f}, Azure calls x"
+              f"{largest.azure_calls / max(smallest.azure_calls, 1):.2f}")  # fmt: skip
+
+        print(f"\n2. {many_active:,} active runs (running jobs), nothing finished")
+        table = bench.table("tickallactive")
+        seed(table, [running_run(f"busy-{i:04d}", file_id, job, now) for i, job in enumerate(jobs)])
+        services = bench.services("tickallactive")
+        busy = measure(bench, services, many_active, many_active, max(1, args.ticks - 1))
+        show([busy])
+        share = busy.seconds / SCHEDULE_SECONDS
+        print(f"   one tick takes {busy.seconds:.1f} s = {share:.0%} of the {SCHEDULE_SECONDS:g} s "
+              f"schedule on loopback; {busy.azure_calls / many_active:.1f} Azure calls and "
+              f"{busy.storage_total / many_active:.1f} storage calls per active run, one after "
+              "another")  # fmt: skip
+        per_call = (busy.seconds / (busy.azure_calls + busy.storage_total)) * 1000
+        print(f"   ({per_call:.1f} ms per call here; at 50 ms per call, as from an Azure region, "
+              f"the same tick would take about "
+              f"{(busy.azure_calls + busy.storage_total) * 0.05:.0f} s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
