@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import azure.functions as func
@@ -17,13 +16,14 @@ from shared.errors import (
     TransientServiceError,
     TunedropError,
 )
+from shared.json_bytes import json_utf8
 
 
 def json_answer(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
     return func.HttpResponse(
-        json.dumps(body, ensure_ascii=False),
+        json_utf8(body),
         status_code=status,
         mimetype="application/json",
         charset="utf-8",
@@ -34,8 +34,7 @@ def json_answer(
 def problem_answer(status: int, title: str, detail: str) -> func.HttpResponse:
     """An RFC 9457 problem document, the error shape of every Tunedrop endpoint."""
     return func.HttpResponse(
-        json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                   ensure_ascii=False),
+        json_utf8({"type": "about:blank", "title": title, "status": status, "detail": detail}),
         status_code=status,
         mimetype="application/problem+json",
         charset="utf-8",

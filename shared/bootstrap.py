@@ -60,6 +60,7 @@ def policy_from(settings: Settings) -> RunPolicy:
         stalled_after_minutes=settings.stalled_after_minutes,
         claim_lease_seconds=settings.claim_lease_seconds,
         retry=RetryPolicy(base_seconds=settings.retry_base_seconds),
+        tick_workers=settings.tick_workers,
     )
 
 

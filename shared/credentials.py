@@ -11,7 +11,6 @@ import time
 from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
-from azure.identity import DefaultAzureCredential
 
 from shared.errors import SettingsError
 from shared.settings import Settings
@@ -44,6 +43,8 @@ def app_credential(settings: Settings) -> TokenCredential:
     """The credential for Azure OpenAI, ARM and storage, chosen from the settings."""
     token = settings.extra.get(LOCAL_TOKEN_SETTING, "")
     if not token:
+        from azure.identity import DefaultAzureCredential  # late: heavy, and unused locally
+
         return DefaultAzureCredential()
     remote = [
         url for url in (settings.openai_endpoint, settings.arm_endpoint) if not is_loopback(url)

@@ -6,10 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from azure.identity import get_bearer_token_provider
-from azure.storage.blob import BlobServiceClient
-from openai import AzureOpenAI
-
 from shared.credentials import app_credential
 from shared.errors import SettingsError
 from shared.health import HealthReport, Probe, check_health
@@ -31,6 +27,8 @@ def app_health(environ: Mapping[str, str] | None = None) -> HealthReport:
 
 def storage_probe(settings: Settings) -> Probe:
     def probe() -> None:
+        from azure.storage.blob import BlobServiceClient  # late: keeps the app's import cheap
+
         if settings.storage_connection:
             client = BlobServiceClient.from_connection_string(
                 settings.storage_connection, connection_timeout=PROBE_TIMEOUT_SECONDS,
@@ -50,6 +48,10 @@ def openai_probe(settings: Settings) -> Probe:
     """Lists the account's models, the cheapest authenticated call of the data plane."""
 
     def probe() -> None:
+        # Late imports: openai alone is a third of the app's cold start.
+        from azure.identity import get_bearer_token_provider
+        from openai import AzureOpenAI
+
         auth: dict[str, object] = (
             {"api_key": settings.openai_api_key}
             if settings.openai_api_key

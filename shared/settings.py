@@ -53,6 +53,7 @@ class Settings:
     # claimed step blocks other ticks; the defaults suit Azure, tests make them short.
     retry_base_seconds: float = 30.0
     claim_lease_seconds: float = 300.0
+    tick_workers: int = 8
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -117,6 +118,7 @@ class Settings:
             stalled_after_minutes=reader.number("STALLED_AFTER_MINUTES", float, 120.0),
             retry_base_seconds=reader.number("RETRY_BASE_SECONDS", float, 30.0),
             claim_lease_seconds=reader.number("CLAIM_LEASE_SECONDS", float, 300.0),
+            tick_workers=reader.number("TICK_WORKERS", int, 8),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
         )
         if reader.problems:

@@ -64,6 +64,8 @@ class Listener:
 def _handler_class(app: App, stopping: threading.Event) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; without this the body waits for a delayed ACK.
+        disable_nagle_algorithm = True
         server_version = "TunedropEmulator/1.0"
 
         def _serve(self) -> None:

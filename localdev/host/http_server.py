@@ -22,6 +22,8 @@ class HttpFunctionServer(ThreadingHTTPServer):
     """Routes `/<prefix>/<route>` to the function declaring it, checking function keys."""
 
     daemon_threads = True
+    # The stdlib's backlog of 5 drops connections under a burst; clients then wait 1 s to retry.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -79,6 +81,8 @@ class HttpFunctionServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: HttpFunctionServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this the body waits for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         logger.debug("%s %s", self.address_string(), format % args)

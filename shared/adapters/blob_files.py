@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from azure.storage.blob import (
 
 from shared.adapters.azure_errors import azure_errors, translate
 from shared.errors import ConcurrentUpdate, PermanentServiceError
+from shared.json_bytes import json_utf8
 from shared.pipeline.protocols import BlobInfo
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class BlobReportStore:
         self._ready = False
 
     def write(self, path: str, report: Mapping[str, Any]) -> None:
-        data = json.dumps(report, ensure_ascii=False, indent=2).encode()
+        data = json_utf8(report, indent=2)
         settings = ContentSettings(content_type="application/json; charset=utf-8")
         container = self._service.get_container_client(self._container)
         with azure_errors(f"writing report {path!r}"):

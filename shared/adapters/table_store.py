@@ -248,6 +248,12 @@ def _decode_token(token: str | None) -> Any:
     if not token:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("the continuation token is not one this service gave out") from None
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        decoded = None
+    # The table service's own continuation is an object of string keys and values.
+    if not isinstance(decoded, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in decoded.items()
+    ):
+        raise InvalidInput("the continuation token is not one this service gave out")
+    return decoded

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,6 +40,15 @@ class TickSummary:
     stalled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
+    def add(self, other: TickSummary) -> None:
+        self.runs += other.runs
+        self.steps.update(other.steps)
+        self.transitions += other.transitions
+        self.conflicts += other.conflicts
+        self.retries += other.retries
+        self.stalled += other.stalled
+        self.failed += other.failed
+
 
 def advance_runs(services: Services, now: datetime) -> TickSummary:
     """Advances each active run by its due steps, saving each with optimistic concurrency.
@@ -48,18 +59,16 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     """
     summary = TickSummary()
     unexpected: list[Exception] = []
-    for run in services.runs.active():
-        summary.runs += 1
-        try:
-            _advance(run, services, now, summary)
-        except Conflict as exc:
-            summary.conflicts += 1
-            logger.info("Run %s left for this tick: %s", run.name, exc)
-        except Exception as exc:
-            # Not swallowed: re-raised below once the other runs have had their turn, so one
-            # broken run cannot hold every other run back.
-            logger.exception("Run %s: unexpected error; other runs go on", run.name)
-            unexpected.append(exc)
+    # Runs are independent (each save is checked by its ETag), so a tick advances several at
+    # once: with 1,000 active runs and ~50 ms per Azure call, one at a time overruns the
+    # schedule. The steps of one run stay in order on one worker.
+    with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="tick") as pool:
+        for part, error in pool.map(
+            lambda run: _advance_one(run, services, now), services.runs.active()
+        ):
+            summary.add(part)
+            if error is not None:
+                unexpected.append(error)
     logger.info(
         "Tick: %s active runs, steps %s, %s transitions, %s conflicts, %s retries",
         summary.runs,
@@ -71,6 +80,23 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     if unexpected:
         raise unexpected[0]
     return summary
+
+
+def _advance_one(
+    run: Run, services: Services, now: datetime
+) -> tuple[TickSummary, Exception | None]:
+    part = TickSummary(runs=1)
+    try:
+        _advance(run, services, now, part)
+    except Conflict as exc:
+        part.conflicts += 1
+        logger.info("Run %s left for this tick: %s", run.name, exc)
+    except Exception as exc:
+        # Not swallowed: re-raised by the tick once the other runs have had their turn, so one
+        # broken run cannot hold every other run back.
+        logger.exception("Run %s: unexpected error; other runs go on", run.name)
+        return part, exc
+    return part, None
 
 
 def _advance(run: Run, services: Services, now: datetime, summary: TickSummary) -> None:
@@ -101,6 +127,7 @@ def _run_step(
         services.runs.save(run)
         claim = run.claim
     state_before, entries_before = run.state, len(run.timeline)
+    unchanged = copy.deepcopy(run)
     summary.steps[step.name] += 1
     try:
         execute(step, run, services, now, earlier)
@@ -113,6 +140,8 @@ def _run_step(
     except (PermanentServiceError, NotFound) as exc:
         logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
         run.step_failed(step.name, str(exc), now, policy.retry)
+    if run == unchanged:
+        return  # a poll that learnt nothing new: no write, so idle runs cost one read a tick
     try:
         services.runs.save(run)
     except ConcurrentUpdate:

@@ -121,6 +121,9 @@ def parse_run_config(raw: bytes, defaults: RunDefaults) -> RunConfig:
         raise InvalidRunConfig(
             [f"run.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]
         ) from None
+    except ValueError:
+        # json raises a plain ValueError for an integer past Python's digit limit.
+        raise InvalidRunConfig(["run.json holds a number with too many digits"]) from None
     except RecursionError:
         raise InvalidRunConfig(["run.json is nested too deeply to be a run configuration"]) from (
             None
@@ -169,7 +172,9 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, path: str, rule: str) -> None:
-        self.problems.append(f'run.json: "{path}" {rule}')
+        # A key may hold an unpaired surrogate; escaped, the problem can still be written as UTF-8.
+        printable = path.encode("utf-8", "backslashreplace").decode("utf-8")
+        self.problems.append(f'run.json: "{printable}" {rule}')
 
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
         self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy"})

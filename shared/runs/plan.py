@@ -28,6 +28,8 @@ class RunPolicy:
     stalled_after_minutes: float = 120.0
     claim_lease_seconds: float = 300.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    tick_workers: int = 1
+    """How many runs one tick advances at once (each run's calls stay in order)."""
 
 
 @dataclass(frozen=True)

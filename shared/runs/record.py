@@ -170,7 +170,7 @@ class Run:
     ) -> None:
         """Applies what the service says about the job; moves the run when its status moved."""
         job = self._job()
-        self._step_done(now)
+        self._poll_answered()
         if status != job.status:
             job.status = status
             self._touch(now)
@@ -221,7 +221,7 @@ class Run:
 
     def deployment_observed(self, state: str, now: datetime, error: str | None = None) -> None:
         deployment = self._deployment()
-        self._step_done(now)
+        self._poll_answered()
         if state != deployment.state:
             deployment.state = state
             self._touch(now)
@@ -333,6 +333,13 @@ class Run:
         self.stalled = False
         self.last_progress_at = now
         self.updated_at = now
+
+    def _poll_answered(self) -> None:
+        """A poll got its answer: a retry streak ends, but only what the answer changed counts
+        as progress, so a job queued for hours is flagged stalled and an unchanged run is not
+        written again."""
+        self.claim = None
+        self.retry = None
 
     def _step_done(self, now: datetime) -> None:
         self.claim = None

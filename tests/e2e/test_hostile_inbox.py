@@ -104,21 +104,13 @@ HOSTILE_CONTENT = {
 }
 
 
-RUN_JSON_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="shared/runs/config.py: json.loads raises ValueError for an integer over 4300 digits, "
-    "and a problem quoting an unpaired surrogate key cannot be written as UTF-8 by "
-    "BlobReportStore.write: the trigger fails on every attempt (reported with these reproducers)",
-)
-
-
 @pytest.mark.parametrize(
     ("file_name", "case"),
     [
         ("train.jsonl", "surrogate-key"),
         ("train.jsonl", "long-number"),
-        pytest.param("run.json", "surrogate-key", marks=RUN_JSON_BUG),
-        pytest.param("run.json", "long-number", marks=RUN_JSON_BUG),
+        ("run.json", "surrogate-key"),
+        ("run.json", "long-number"),
     ],
 )
 def test_run_files_with_hostile_content_get_an_invalid_verdict_and_a_report(

@@ -80,20 +80,10 @@ def test_deeply_nested_run_json_is_refused_with_a_reason(depth: int) -> None:
     assert isinstance(outcome, InvalidRunConfig)
 
 
-# Run files once refused in ways the trigger could not record (reported with these reproducers).
-CONFIG_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="shared/runs/config.py: json.loads raises ValueError (not JSONDecodeError) for an "
-    "integer over 4300 digits, and problems quote unpaired surrogates as they are",
-)
-
-
-@CONFIG_BUG
 def test_a_seed_of_five_thousand_digits_is_refused_with_a_reason() -> None:
     assert isinstance(parsed_or_refused(b'{"seed": ' + b"9" * 5000 + b"}"), InvalidRunConfig)
 
 
-@CONFIG_BUG
 @pytest.mark.parametrize("raw", [b'{"\\ud800": 1}', b'{"deploy": {"\\udfff": 1}}'])
 def test_problems_about_unpaired_surrogates_can_be_written_as_utf8(raw: bytes) -> None:
     outcome = parsed_or_refused(raw)

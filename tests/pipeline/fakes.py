@@ -162,6 +162,7 @@ class FakeFineTuning:
         self.jobs: dict[str, RemoteJob] = {}
         self.specs: dict[str, JobSpec] = {}
         self.job_statuses = ["running", "running", "succeeded"]
+        self.max_events = 10**9  # a job says one new thing per poll, up to this many
         self.job_error: str | None = None
         self.file_error: str | None = None
         self.processing_polls = 1
@@ -245,7 +246,7 @@ class FakeFineTuning:
 
     def job_events(self, job_id: str, after: str | None) -> list[JobEvent]:
         self.faults.check("job_events")
-        count = self.job_polls[job_id]
+        count = min(self.job_polls[job_id], self.max_events)
         events = [JobEvent(f"ev-{i}", T0, "info", f"step {i}") for i in range(1, count + 1)]
         if after is None:
             return events

@@ -297,3 +297,28 @@ def test_an_unexpected_error_in_one_run_does_not_hold_back_the_others():
         raise AssertionError("the unexpected error was swallowed")
     states = {name: services.runs.get(name).state for name in ("first", "second")}
     assert S.PROCESSING_FILES in states.values() or S.RUNNING in states.values()
+
+
+def test_a_job_queued_for_hours_is_marked_stalled_though_every_poll_is_answered():
+    services = started_run()
+    services.fine_tuning.job_statuses = ["queued"] * 10_000
+    services.fine_tuning.max_events = 2  # then nothing new: a job waiting for capacity
+    tick_until(services, "minato", S.QUEUED)
+    stalled = []
+    for _ in range(2 * 60 * 2 + 2):  # a little over two hours of 30 s ticks
+        stalled += tick(services, seconds=30).stalled
+    assert stalled == ["minato"]
+    run = services.runs.get("minato")
+    assert run.stalled and run.state is S.QUEUED
+
+
+def test_a_poll_that_learns_nothing_new_writes_nothing():
+    services = started_run()
+    services.fine_tuning.job_statuses = ["queued"] * 10_000
+    services.fine_tuning.max_events = 2  # then nothing new: a job waiting for capacity
+    tick_until(services, "minato", S.QUEUED)
+    tick(services, seconds=30)
+    version = services.runs.rows["minato"][1]
+    tick(services, seconds=30)
+    tick(services, seconds=30)
+    assert services.runs.rows["minato"][1] == version
