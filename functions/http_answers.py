@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
+from shared.api.redact import redact_text
 from shared.errors import (
     Conflict,
     InvalidInput,
@@ -55,11 +58,29 @@ ERROR_STATUSES: tuple[tuple[type[TunedropError], int, str], ...] = (
 
 
 def error_answer(error: TunedropError) -> func.HttpResponse:
-    """The problem answer for a Tunedrop error; its message is written for the caller."""
+    """The problem answer for a Tunedrop error; its message is written for the caller, with any
+    secret an upstream message quoted (a SAS URL, a key) masked."""
     for kind, status, title in ERROR_STATUSES:
         if isinstance(error, kind):
-            answer = problem_answer(status, title, str(error))
+            answer = problem_answer(status, title, redact_text(str(error)))
             if isinstance(error, TransientServiceError) and error.retry_after:
                 answer.headers["Retry-After"] = str(round(error.retry_after))
             return answer
     raise AssertionError("unreachable: TunedropError is the last entry")
+
+
+Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def answers_problems(handler: Handler) -> Handler:
+    """Turns a Tunedrop error raised by `handler` into its problem answer; anything else
+    propagates so the host logs it and answers 500 without details."""
+
+    @functools.wraps(handler)
+    def answer(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except TunedropError as error:
+            return error_answer(error)
+
+    return answer

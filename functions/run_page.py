@@ -9,7 +9,7 @@ import secrets
 
 import azure.functions as func
 
-from functions.runs_api import answers_problems
+from functions.http_answers import answers_problems
 from shared import pipeline
 from shared.api.links import reports_container_url
 from shared.api.requests import run_name_from_route

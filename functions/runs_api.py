@@ -5,19 +5,15 @@ problem document for a Tunedrop error (400, 404, 409, 413, 502, 503). Deploy and
 record the request; the timer carries it out exactly once and the run shows its progress.
 """
 
-import functools
-import json
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from functions.http_answers import error_answer, json_answer, problem_answer
+from functions.http_answers import answers_problems, json_answer
 from shared import pipeline
 from shared.api.chat import chat_answer_view, parse_chat_request
 from shared.api.links import reports_container_url
 from shared.api.listing import runs_listing
-from shared.api.redact import redact_text
 from shared.api.requests import (
     parse_deploy_request,
     parse_list_query,
@@ -26,39 +22,11 @@ from shared.api.requests import (
 )
 from shared.api.views import metrics_view, run_links, run_view
 from shared.bootstrap import services, settings
-from shared.errors import Conflict, TunedropError
+from shared.errors import Conflict
 from shared.runs.record import Run
 from shared.runs.states import RunState
 
 bp = func.Blueprint()
-
-Handler = Callable[[func.HttpRequest], func.HttpResponse]
-
-
-def answers_problems(handler: Handler) -> Handler:
-    """Turns a Tunedrop error raised by `handler` into its problem answer; anything else
-    propagates so the host logs it and answers 500 without details."""
-
-    @functools.wraps(handler)
-    def answer(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return handler(req)
-        except TunedropError as error:
-            return _redacted(error_answer(error))
-
-    return answer
-
-
-def _redacted(answer: func.HttpResponse) -> func.HttpResponse:
-    """The problem answer with any secret an upstream message quoted masked."""
-    problem = json.loads(answer.get_body())
-    detail = redact_text(problem["detail"])
-    if detail == problem["detail"]:
-        return answer
-    masked = problem_answer(answer.status_code, problem["title"], detail)
-    if "Retry-After" in answer.headers:
-        masked.headers["Retry-After"] = answer.headers["Retry-After"]
-    return masked
 
 
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

@@ -170,7 +170,7 @@ def _poll_job(run: Run, services: Services, now: datetime) -> None:
         text = services.fine_tuning.results(remote.result_files[0])
         _record_curves(run, services, parse_results(text), final=True)
     elif checkpoints:
-        points = [LossPoint(step=c.step, **_loss_fields(c.metrics)) for c in checkpoints]
+        points = [LossPoint.from_metrics(c.step, c.metrics) for c in checkpoints]
         _record_curves(run, services, points, final=False)
     _observe(run, remote, services, now)
 
@@ -199,18 +199,6 @@ def _record_curves(run: Run, services: Services, points: list[LossPoint], final:
         final_valid_loss=(valid[-1].full_valid_loss or valid[-1].valid_loss) if valid else None,
     )
     run.curves_recorded(summary, overfitting_verdict(points) if final else None)
-
-
-def _loss_fields(metrics: dict[str, float]) -> dict[str, float | None]:
-    names = {
-        "train_loss": "train_loss",
-        "train_mean_token_accuracy": "train_accuracy",
-        "valid_loss": "valid_loss",
-        "valid_mean_token_accuracy": "valid_accuracy",
-        "full_valid_loss": "full_valid_loss",
-        "full_valid_mean_token_accuracy": "full_valid_accuracy",
-    }
-    return {field: metrics.get(key) for key, field in names.items()}
 
 
 def _create_deployment(run: Run, services: Services, now: datetime, earlier: Claim | None) -> None:

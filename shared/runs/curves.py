@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,7 +32,8 @@ RISE_THRESHOLD = 0.10
 FALL_THRESHOLD = 0.05
 MIN_POINTS = 3
 
-_COLUMNS = {
+# The service's metric names (results file columns, checkpoint metrics) -> LossPoint fields.
+METRIC_FIELDS = {
     "train_loss": "train_loss",
     "train_mean_token_accuracy": "train_accuracy",
     "valid_loss": "valid_loss",
@@ -59,6 +60,11 @@ class LossPoint:
     def from_dict(cls, data: dict[str, Any]) -> LossPoint:
         return cls(**data)
 
+    @classmethod
+    def from_metrics(cls, step: int, metrics: Mapping[str, float]) -> LossPoint:
+        """The point of a checkpoint's metrics, named as the service names them."""
+        return cls(step, **{field: metrics.get(name) for name, field in METRIC_FIELDS.items()})
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -79,7 +85,7 @@ def parse_results(text: str) -> list[LossPoint]:
         step = _number(row.get("step"))
         if step is None:
             continue
-        values = {field: _number(row.get(column)) for column, field in _COLUMNS.items()}
+        values = {field: _number(row.get(column)) for column, field in METRIC_FIELDS.items()}
         points[int(step)] = LossPoint(step=int(step), **values)
     return [points[step] for step in sorted(points)]
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from azure.data.tables import TableServiceClient
 from azure.storage.blob import ContainerClient
 
 from localdev.emulator import Emulator
 from localdev.emulator.requestlog import RequestRecord
-from shared.adapters.table_store import TableRunStore
-from shared.runs.record import Run
 from tests.e2e.stack import Stack
 from tests.emulator.helpers import arm_client, openai_client
 
@@ -57,7 +53,6 @@ VALIDATION_PAIRS = [
 TRAIN = "train.jsonl"
 VALIDATION = "validation.jsonl"
 CONFIG = "run.json"
-FINISHED = ("failed", "cancelled", "expired")
 
 
 def chat_jsonl(pairs: list[tuple[str, str]]) -> bytes:
@@ -88,11 +83,6 @@ def validation_data() -> bytes:
 
 def run_json(**fields: Any) -> bytes:
     return json.dumps(fields).encode()
-
-
-def unique(prefix: str) -> str:
-    """A run name no other test (or earlier session on the same emulator) uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 # -- the inbox guard --------------------------------------------------------------------------
@@ -179,27 +169,6 @@ def get_run(stack: Stack, run: str) -> dict[str, Any]:
     return body
 
 
-def wait_for(stack: Stack, run: str, *states: str, timeout: float = 60) -> dict[str, Any]:
-    """Polls `GET /api/runs/{run}` until the run is in one of `states`; fails early when the run
-    ends in a state not asked for."""
-    deadline = time.monotonic() + timeout
-    seen: Any = None
-    while time.monotonic() < deadline:
-        status, body, _ = stack.call("GET", f"/api/runs/{run}")
-        if status == 200:
-            seen = body
-            if body["state"] in states:
-                return body
-            if body["state"] in FINISHED:
-                break
-        time.sleep(0.25)
-    state = seen["state"] if seen else "unknown"
-    raise AssertionError(
-        f"run {run} is {state}, not {states}: {json.dumps(seen, ensure_ascii=False)[:3000]}\n"
-        f"host log:\n{stack.host.log()[-3000:]}"
-    )
-
-
 def wait_until(
     stack: Stack, run: str, done: Callable[[dict[str, Any]], bool], timeout: float = 30
 ) -> dict[str, Any]:
@@ -225,12 +194,6 @@ def timeline_text(view: dict[str, Any]) -> str:
 
 def entered_at(view: dict[str, Any], state: str) -> str:
     return next(e["at"] for e in view["timeline"] if e["to"] == state and e["from"] != state)
-
-
-def stored_run(stack: Stack, run: str) -> Run | None:
-    """The run record straight from the table, for when no host is up to answer."""
-    tables = TableServiceClient.from_connection_string(stack.azurite.connection_string)
-    return TableRunStore(tables.get_table_client(stack.environ["RUNS_TABLE"])).find(run)
 
 
 # -- what a run cost in the emulator ----------------------------------------------------------

@@ -2,11 +2,8 @@
 with and without the function key, on good and bad input, checking what a client relies on."""
 
 import math
-import time
-import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +14,12 @@ from shared.runs.curves import LossPoint
 from shared.runs.facts import FileVerdict, JobEvent, JobInfo
 from shared.runs.names import FileKind
 from shared.runs.record import Run
+from tests.e2e.fault_helpers import drop_sample, unique
+from tests.e2e.fault_helpers import wait_for_state as wait_for
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "kitsune-shopkeeper"
 SVG = "{http://www.w3.org/2000/svg}"
 ENDPOINTS = [
     ("GET", "/api/runs"),
@@ -34,34 +32,6 @@ ENDPOINTS = [
     ("POST", "/api/runs/any-run/cancel"),
     ("POST", "/api/runs/any-run/chat"),
 ]
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def drop_sample(stack: Stack, run: str, *, validation: bool = True) -> None:
-    stack.inbox.upload_blob(f"{run}/train.jsonl", (SAMPLE / "train.jsonl").read_bytes())
-    if validation:
-        stack.inbox.upload_blob(
-            f"{run}/validation.jsonl", (SAMPLE / "validation.jsonl").read_bytes()
-        )
-
-
-def wait_for(stack: Stack, run: str, *states: str, timeout: float = 90) -> dict[str, Any]:
-    """Polls `GET /api/runs/{run}` until the run is in one of `states`."""
-    deadline = time.monotonic() + timeout
-    seen = None
-    while time.monotonic() < deadline:
-        status, body, _ = stack.call("GET", f"/api/runs/{run}")
-        if status == 200:
-            seen = body["state"]
-            if seen in states:
-                return body
-            if seen in ("failed", "cancelled") and seen not in states:
-                break
-        time.sleep(0.3)
-    raise AssertionError(f"run {run} is {seen}, not {states}:\n{stack.host.log()[-3000:]}")
 
 
 def seed_failed_run(stack: Stack, run: str, minutes_ago: float = 0, text: str = "") -> str:
