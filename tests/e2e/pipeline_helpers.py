@@ -20,7 +20,14 @@ from azure.storage.blob import ContainerClient
 
 from localdev.emulator import Emulator
 from localdev.emulator.requestlog import RequestRecord
+
+# The run-following helpers every e2e test set shares live in fault_helpers; re-exported here.
+from tests.e2e.fault_helpers import stored_run as stored_run
+from tests.e2e.fault_helpers import unique as unique
+from tests.e2e.fault_helpers import wait_for_state
 from tests.e2e.stack import Stack
+
+wait_for = wait_for_state
 from tests.emulator.helpers import arm_client, openai_client
 
 SYSTEM = "You are Marlo, the keeper of the Tunedrop lighthouse on Gull Rock. Answer in one line."

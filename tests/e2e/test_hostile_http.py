@@ -12,8 +12,10 @@ from urllib.parse import quote
 import pytest
 
 from shared.api.paging import encode_token
+from tests.e2e.fault_helpers import SAMPLE, unique
+from tests.e2e.fault_helpers import wait_for_state as wait_for
 from tests.e2e.stack import FUNCTION_KEY, Stack
-from tests.e2e.test_http_api import ENDPOINTS, SAMPLE, header, unique, wait_for
+from tests.e2e.test_http_api import ENDPOINTS, header
 
 pytestmark = pytest.mark.e2e
 

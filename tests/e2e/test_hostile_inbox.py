@@ -15,8 +15,8 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
+from tests.e2e.fault_helpers import SAMPLE, unique
 from tests.e2e.stack import Stack
-from tests.e2e.test_http_api import SAMPLE, unique
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ from azure.data.tables import TableServiceClient
 
 from localdev.azurite import AzuritePorts
 from localdev.emulator import Emulator, Fault, Timings
+from tests.e2e.fault_helpers import SAMPLE
 from tests.e2e.stack import HostProcess, Stack, stack_environ
-from tests.e2e.test_http_api import SAMPLE
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.fault_helpers import unique
 from tests.e2e.stack import FUNCTION_KEY, Stack
-from tests.e2e.test_http_api import seed_failed_run, unique
+from tests.e2e.test_http_api import seed_failed_run
 
 pytestmark = pytest.mark.e2e
 
