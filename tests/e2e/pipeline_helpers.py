@@ -26,9 +26,9 @@ from tests.e2e.fault_helpers import stored_run as stored_run
 from tests.e2e.fault_helpers import unique as unique
 from tests.e2e.fault_helpers import wait_for_state
 from tests.e2e.stack import Stack
+from tests.emulator.helpers import arm_client, openai_client
 
 wait_for = wait_for_state
-from tests.emulator.helpers import arm_client, openai_client
 
 SYSTEM = "You are Marlo, the keeper of the Tunedrop lighthouse on Gull Rock. Answer in one line."
 TRAIN_PAIRS = [
