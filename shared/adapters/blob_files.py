@@ -76,27 +76,22 @@ class BlobInboxFiles:
         credential = self._service.credential
         account_key = getattr(credential, "account_key", None)
         with azure_errors(f"signing a read URL for blob {blob_name!r}"):
-            if account_key:
-                sas = generate_blob_sas(
-                    self._service.account_name or "",
-                    self._container,
-                    blob_name,
-                    account_key=account_key,
-                    permission=BlobSasPermissions(read=True),
-                    start=start,
-                    expiry=expiry,
-                )
-            else:
-                key = self._service.get_user_delegation_key(start, expiry)
-                sas = generate_blob_sas(
-                    self._service.account_name or "",
-                    self._container,
-                    blob_name,
-                    user_delegation_key=key,
-                    permission=BlobSasPermissions(read=True),
-                    start=start,
-                    expiry=expiry,
-                )
+            # Signed with the account key when connected by connection string; with managed
+            # identity there is no key, so a user delegation key signs it instead.
+            signing = (
+                {"account_key": account_key}
+                if account_key
+                else {"user_delegation_key": self._service.get_user_delegation_key(start, expiry)}
+            )
+            sas = generate_blob_sas(
+                self._service.account_name or "",
+                self._container,
+                blob_name,
+                permission=BlobSasPermissions(read=True),
+                start=start,
+                expiry=expiry,
+                **signing,
+            )
         return f"{blob.url}?{sas}"
 
 
