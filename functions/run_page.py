@@ -16,6 +16,7 @@ from shared.api.requests import run_name_from_route
 from shared.api.views import epoch_steps, run_view
 from shared.bootstrap import services, settings
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
+from shared.runs.record import Run
 
 bp = func.Blueprint()
 
@@ -30,10 +31,7 @@ COMMON_HEADERS = {
 @bp.route(route="runs/{run}/loss.svg", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @answers_problems
 def loss_chart(req: func.HttpRequest) -> func.HttpResponse:
-    app = services()
-    run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
-    points = app.runs.points(run.name)
-    svg = loss_chart_svg(points, epoch_steps=epoch_steps(points, run), title=f"{run.name}: loss")
+    _, svg = _run_and_chart(req, titled=True)
     return func.HttpResponse(
         svg,
         status_code=200,
@@ -46,10 +44,7 @@ def loss_chart(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="runs/{run}/view", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @answers_problems
 def run_page(req: func.HttpRequest) -> func.HttpResponse:
-    app = services()
-    run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
-    points = app.runs.points(run.name)
-    chart = loss_chart_svg(points, epoch_steps=epoch_steps(points, run))
+    run, chart = _run_and_chart(req, titled=False)
     nonce = secrets.token_urlsafe(16)
     view = run_view(run, reports_url=reports_container_url(settings()))
     page = run_page_html(view, chart_svg=chart, nonce=nonce)
@@ -60,3 +55,12 @@ def run_page(req: func.HttpRequest) -> func.HttpResponse:
         charset="utf-8",
         headers={**COMMON_HEADERS, "Content-Security-Policy": content_security_policy(nonce)},
     )
+
+
+def _run_and_chart(req: func.HttpRequest, *, titled: bool) -> tuple[Run, str]:
+    """The run named by the route and its loss chart (SVG)."""
+    app = services()
+    run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
+    points = app.runs.points(run.name)
+    title = {"title": f"{run.name}: loss"} if titled else {}
+    return run, loss_chart_svg(points, epoch_steps=epoch_steps(points, run), **title)
