@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from localdev.emulator import catalog
+from localdev.emulator.jobs import checkpoints
 from localdev.emulator.store import State, new_id
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response
 
@@ -204,9 +205,16 @@ def _served_model(state: State, model_format: str, name: str, version: str) -> t
         return base.id, base.version
     now = state.now()
     with state.lock:
-        tuned = [j for j in state.jobs.values() if j.fine_tuned_model == name]
-    if model_format == "OpenAI" and any(j.status(now) == "succeeded" for j in tuned):
-        return name, version or "1"
+        done = [j for j in state.jobs.values() if j.status(now) == "succeeded"]
+        if model_format == "OpenAI" and any(j.fine_tuned_model == name for j in done):
+            return name, version or "1"
+        # A kept checkpoint deploys by its fine_tuned_model_checkpoint name and answers with
+        # what its job learnt.
+        for job in done:
+            kept = {c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
+            if model_format == "OpenAI" and name in kept and job.fine_tuned_model in state.trained:
+                state.trained[name] = state.trained[job.fine_tuned_model]
+                return name, version or "1"
     shown = f"{model_format}/{name}" + (f"/{version}" if version else "")
     message = f"The model '{shown}' is not supported or does not exist in this account."
     raise ApiError(400, "DeploymentModelNotSupported", message)

@@ -6,7 +6,7 @@ Pure apart from the record itself: status, events and checkpoints are functions 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from localdev.emulator.store import derived_id
@@ -14,6 +14,9 @@ from localdev.emulator.training import TrainingPlan
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 STEP_EVENTS = 20  # about this many "Step n/N" events per job, plus each epoch's last step
+# "Upon completion of a fine-tuning job, you will have access to the three most recent versions
+# of the model": the service keeps the checkpoints of the last three epochs, each deployable.
+KEPT_CHECKPOINTS = 3
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Job:
     results_file: str
     error_code: str = ""
     error_message: str = ""
+    requested: dict[str, Any] = field(default_factory=dict)
+    """The hyperparameters as sent; "auto" (or absent) ones are resolved when training starts."""
 
     @property
     def fine_tuned_model(self) -> str:
@@ -59,9 +64,25 @@ class Job:
             1, self.plan.total_steps
         )
 
+    def hyperparameters(self, now: float) -> dict[str, Any]:
+        """What the job reports: until training starts, the values sent and -1 for each left
+        to the service (as the spec's example of a pending job shows); from then on the values
+        the service chose."""
+        hyper = self.plan.hyperparameters
+        resolved = {
+            "n_epochs": hyper.n_epochs,
+            "batch_size": hyper.batch_size,
+            "learning_rate_multiplier": hyper.learning_rate_multiplier,
+        }
+        if now >= self.started_at and self.ended_at >= self.started_at:
+            return resolved
+        return {
+            key: value if self.requested.get(key, "auto") not in ("auto", None, -1) else -1
+            for key, value in resolved.items()
+        }
+
     def to_json(self, now: float) -> dict[str, Any]:
         status = self.status(now)
-        hyper = self.plan.hyperparameters
         payload: dict[str, Any] = {
             "object": "fine_tuning.job",
             "id": self.id,
@@ -69,11 +90,7 @@ class Job:
             "created_at": int(self.created_at),
             "status": status,
             "training_file": self.training_file,
-            "hyperparameters": {
-                "n_epochs": hyper.n_epochs,
-                "batch_size": hyper.batch_size,
-                "learning_rate_multiplier": hyper.learning_rate_multiplier,
-            },
+            "hyperparameters": self.hyperparameters(now),
             "seed": self.seed,
             "result_files": [],
         }
@@ -156,7 +173,7 @@ def _ending_events(job: Job) -> list[tuple[float, str, str, dict[str, Any] | Non
 
 
 def checkpoints(job: Job, now: float) -> list[dict[str, Any]]:
-    """One checkpoint per finished epoch, newest first."""
+    """One checkpoint per finished epoch, the last `KEPT_CHECKPOINTS` of them, newest first."""
     plan = job.plan
     done = job.steps_done(now)
     found = []
@@ -175,4 +192,4 @@ def checkpoints(job: Job, now: float) -> list[dict[str, Any]]:
                 "fine_tuning_job_id": job.id,
             }
         )
-    return list(reversed(found))
+    return list(reversed(found[-KEPT_CHECKPOINTS:]))

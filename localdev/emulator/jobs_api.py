@@ -78,7 +78,7 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         validation_file=validation.id if validation else None, suffix=suffix, seed=seed,
         created_at=now, started_at=started, trains_until=trains_until, ended_at=trains_until,
         outcome="succeeded", plan=plan, trained_tokens=train_data.tokens * hyper.n_epochs,
-        results_file=results.id,
+        results_file=results.id, requested=dict(body.get("hyperparameters") or {}),
     )  # fmt: skip
     fault = state.faults.take_lifecycle("job_fails", request.path)
     if fault is not None:

@@ -16,7 +16,7 @@ from shared.pipeline.queries import get_run
 from shared.pipeline.services import Services
 from shared.pipeline.steps import cancel_job_of
 from shared.runs.config import DeployConfig, default_config, parse_deploy_options
-from shared.runs.facts import DeploymentInfo
+from shared.runs.deploy_choice import deployment_for
 from shared.runs.names import deployment_name_for
 from shared.runs.plan import next_step
 from shared.runs.record import Run
@@ -37,20 +37,16 @@ def request_deploy(
         if run.state in (S.DEPLOYING, S.DEPLOYED):
             return False
         model = run.job.fine_tuned_model if run.job else None
-        if run.state not in (S.SUCCEEDED, S.EXPIRED) or not model:
+        if run.state not in (S.SUCCEEDED, S.EXPIRED) or not model or run.job is None:
             raise Conflict(
                 f"run {run.name!r} has no fine-tuned model to deploy; it is {run.state.value}."
             )
         base = (run.config or default_config(services.policy.defaults)).deploy
         deploy = parse_deploy_options(options or {}, base)
-        info = DeploymentInfo(
-            deploy.name or deployment_name_for(run.name),
-            deploy.sku,
-            deploy.capacity,
-            deploy.ttl_hours,
-            now,
-        )
-        run.deployment_requested(info, now, f"deployment of {model} requested")
+        name = deploy.name or deployment_name_for(run.name)
+        info = deployment_for(name, deploy, run.job, now)
+        why = f": {info.chosen_because}" if info.chosen_because else ""
+        run.deployment_requested(info, now, f"deployment of {info.model} requested{why}")
         return True
 
     return _change(services, name, change)

@@ -15,6 +15,7 @@ from shared.pipeline.protocols import JobSpec, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
 from shared.runs.curves import LossPoint, overfitting_verdict, parse_results
+from shared.runs.deploy_choice import deployment_for
 from shared.runs.facts import Claim, DeploymentInfo, MetricsSummary, UploadedFile
 from shared.runs.names import FileKind, deployment_name_for
 from shared.runs.plan import (
@@ -203,13 +204,14 @@ def _record_curves(run: Run, services: Services, points: list[LossPoint], final:
 
 def _create_deployment(run: Run, services: Services, now: datetime, earlier: Claim | None) -> None:
     config = run.config or default_config(services.policy.defaults)
-    if run.state is RunState.SUCCEEDED:
+    if run.state is RunState.SUCCEEDED and run.job is not None:
         deploy = config.deploy
         name = deploy.name or deployment_name_for(run.name)
-        info = DeploymentInfo(name, deploy.sku, deploy.capacity, deploy.ttl_hours, now)
-        run.deployment_requested(info, now, f"deploying the model as {name!r}")
+        info = deployment_for(name, deploy, run.job, now)
+        why = f": {info.chosen_because}" if info.chosen_because else ""
+        run.deployment_requested(info, now, f"deploying {info.model} as {name!r}{why}")
     deployment = _deployment(run)
-    model = run.job.fine_tuned_model if run.job else None
+    model = _deployed_model(run, deployment)
     if not model:
         run.fail("training succeeded but the service named no fine-tuned model", now)
         return
@@ -240,7 +242,7 @@ def _delete_deployment(run: Run, services: Services, now: datetime, reason: str)
         # Torn down before its creation was recorded: delete only what an interrupted attempt
         # of ours may have created (our tag, our model), never a stranger's deployment.
         remote = services.deployments.get(deployment.name)
-        model = run.job.fine_tuned_model if run.job else None
+        model = _deployed_model(run, deployment)
         ours = remote is not None and remote.tags.get(RUN_TAG) == run.name
         if ours and remote is not None and remote.model == model:
             services.deployments.delete(deployment.name)
@@ -254,6 +256,12 @@ def _delete_deployment(run: Run, services: Services, now: datetime, reason: str)
             f"{reason}; deployment {deployment.name!r} was not created by Tunedrop and is left "
             "in place",
         )
+
+
+def _deployed_model(run: Run, deployment: DeploymentInfo) -> str | None:
+    """The model the deployment serves: the one chosen when it was requested (a record from
+    before that choice existed deploys the final model)."""
+    return deployment.model or (run.job.fine_tuned_model if run.job else None)
 
 
 def _deployment(run: Run) -> DeploymentInfo:

@@ -14,8 +14,9 @@
         "name": "support-bot",                deployment name (default "tunedrop-<run>")
         "sku": "Standard",                    Standard, GlobalStandard or DeveloperTier
         "capacity": 1,                        1-1000 (default: the DEPLOY_CAPACITY setting)
-        "ttl_hours": 24                       0 < x <= 8760: Tunedrop deletes it afterwards
-      }
+        "ttl_hours": 24,                      0 < x <= 8760: Tunedrop deletes it afterwards
+        "checkpoint": "final"                 "final", or "best": the kept checkpoint with the
+      }                                       lowest validation loss
     }
 
 "auto" leaves the choice to the service (the field is not sent).
@@ -35,6 +36,7 @@ from shared.models import BASE_MODELS
 MAX_CONFIG_BYTES = 64 * 1024
 AUTO = "auto"
 SKUS = ("Standard", "GlobalStandard", "DeveloperTier")
+CHECKPOINTS = ("final", "best")
 SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MAX_SEED = 2**31 - 1
@@ -61,6 +63,8 @@ class DeployConfig:
     sku: str = "Standard"
     capacity: int = 1
     ttl_hours: float = 24.0
+    checkpoint: str = "final"
+    """Which model to deploy: "final", or "best" (the kept checkpoint of lowest validation loss)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ def parse_deploy_options(data: Mapping[str, Any], base: DeployConfig) -> DeployC
     if not isinstance(data, Mapping):
         raise InvalidRunConfig(["the deploy options must be a JSON object"])
     merged = {"name": base.name, "sku": base.sku, "capacity": base.capacity}
-    merged |= {"ttl_hours": base.ttl_hours, **data, "enabled": True}
+    merged |= {"ttl_hours": base.ttl_hours, "checkpoint": base.checkpoint}
+    merged |= {**data, "enabled": True}
     defaults = RunDefaults("", base.sku, base.capacity, base.ttl_hours)
     options = reader.deploy(merged, defaults)
     if reader.problems:
@@ -213,7 +218,8 @@ class _Reader:
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:
-        self.unknown(data, "deploy.", {"enabled", "name", "sku", "capacity", "ttl_hours"})
+        known = {"enabled", "name", "sku", "capacity", "ttl_hours", "checkpoint"}
+        self.unknown(data, "deploy.", known)
         enabled = data.get("enabled", True)
         if not isinstance(enabled, bool):
             self.problem("deploy.enabled", "must be true or false")
@@ -237,7 +243,15 @@ class _Reader:
         if not (_is_number(ttl) and 0 < ttl <= 8760):
             self.problem("deploy.ttl_hours", "must be a number of hours above 0, at most 8760")
             ttl = defaults.ttl_hours
-        return DeployConfig(enabled, name, sku, capacity, float(ttl))
+        checkpoint = data.get("checkpoint", "final")
+        if checkpoint not in CHECKPOINTS:
+            self.problem(
+                "deploy.checkpoint",
+                'must be "final" (the model the job ended with) or "best" (the kept checkpoint '
+                "with the lowest validation loss)",
+            )
+            checkpoint = "final"
+        return DeployConfig(enabled, name, sku, capacity, float(ttl), checkpoint)
 
     def section(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key, {})

@@ -118,6 +118,10 @@ class DeploymentInfo:
     expires_at: datetime | None = None
     deleted_at: datetime | None = None
     teardown_requested: bool = False
+    checkpoint: str = "final"
+    """What run.json asked to deploy (`deploy.checkpoint`); `model` is what that chose."""
+    checkpoint_step: int | None = None
+    chosen_because: str | None = None
 
 
 @dataclass

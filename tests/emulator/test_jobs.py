@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from localdev.emulator import Emulator
 from tests.emulator.helpers import (
     BASE_MODEL,
     TRAINING_PAIRS,
     VALIDATION_PAIRS,
+    arm_client,
     chat_jsonl,
+    deployment_of,
     finished_job,
     openai_client,
     upload_processed,
+    wait_until,
 )
 
 
@@ -61,21 +67,23 @@ def test_hyperparameters_out_of_range_are_refused_naming_the_field(
     assert "hyperparameters.n_epochs must be between 1 and 50" in refused.value.body["message"]
 
 
-def test_auto_hyperparameters_resolve_to_concrete_values(
+def test_auto_hyperparameters_read_minus_one_until_training_starts_then_the_chosen_values(
     client: openai.AzureOpenAI, training_file: str
 ) -> None:
     job = client.fine_tuning.jobs.create(
         model=BASE_MODEL,
         training_file=training_file,
-        hyperparameters={
-            "n_epochs": "auto",
-            "batch_size": "auto",
-            "learning_rate_multiplier": "auto",
-        },
+        hyperparameters={"n_epochs": "auto", "batch_size": 2, "learning_rate_multiplier": "auto"},
+    )
+    hyper = job.hyperparameters  # pending: as the spec's example of a created job shows
+    assert (hyper.n_epochs, hyper.batch_size, hyper.learning_rate_multiplier) == (-1, 2, -1)
+    running = wait_until(
+        lambda: client.fine_tuning.jobs.retrieve(job.id), lambda j: j.status != "pending"
     )
     client.fine_tuning.jobs.cancel(job.id)
-    hyper = job.hyperparameters
-    assert (hyper.n_epochs, hyper.batch_size, hyper.learning_rate_multiplier) == (9, 1, 0.1)
+    hyper = running.hyperparameters
+    assert (hyper.n_epochs, hyper.batch_size, hyper.learning_rate_multiplier) == (9, 2, 0.1)
+    assert isinstance(running.seed, int)
 
 
 def test_a_job_reports_events_one_checkpoint_per_epoch_and_its_model(
@@ -140,12 +148,48 @@ def test_jobs_are_listed_newest_first(client: openai.AzureOpenAI, training_file:
 
 
 def _epoch_losses(client: openai.AzureOpenAI, job_id: str) -> tuple[list[float], list[float]]:
-    checkpoints = sorted(
-        client.fine_tuning.jobs.checkpoints.list(job_id, limit=50), key=lambda c: c.step_number
+    """Each epoch's last training loss and full validation loss, from the results file."""
+    job = client.fine_tuning.jobs.retrieve(job_id)
+    rows = client.files.content(job.result_files[0]).text.splitlines()[1:]
+    ends = [row.split(",") for row in rows if row.split(",")[5]]
+    return [float(row[1]) for row in ends], [float(row[5]) for row in ends]
+
+
+def test_only_the_last_three_epochs_keep_a_checkpoint_and_each_deploys_and_chats(
+    client: openai.AzureOpenAI, emulator: Emulator, training_file: str
+) -> None:
+    job = client.fine_tuning.jobs.create(
+        model=BASE_MODEL, training_file=training_file, hyperparameters={"n_epochs": 5}, seed=2
     )
-    return [c.metrics.train_loss for c in checkpoints], [
-        c.metrics.full_valid_loss for c in checkpoints
-    ]
+    done = finished_job(client, job.id)
+    kept = list(client.fine_tuning.jobs.checkpoints.list(job.id))
+    per_epoch = kept[0].step_number // 5
+    assert [c.step_number for c in kept] == [5 * per_epoch, 4 * per_epoch, 3 * per_epoch]
+    oldest = kept[-1].fine_tuned_model_checkpoint
+    assert oldest == f"{done.fine_tuned_model}:ckpt-step-{3 * per_epoch}"
+    arm = arm_client(emulator)
+    group, account = emulator.resource_group, emulator.account_name
+    arm.deployments.begin_create_or_update(
+        group, account, "from-checkpoint", deployment_of(oldest, "1")
+    ).result()
+    dropped = f"{done.fine_tuned_model}:ckpt-step-{per_epoch}"
+    with pytest.raises(HttpResponseError) as refused:
+        arm.deployments.begin_create_or_update(
+            group, account, "from-dropped", deployment_of(dropped, "1")
+        ).result()
+    assert "DeploymentModelNotSupported" in str(refused.value)
+    answer = wait_until(lambda: _chat_or_none(client, "from-checkpoint"), lambda a: a is not None)
+    assert answer.model == oldest and answer.choices[0].message.content
+    arm.deployments.begin_delete(group, account, "from-checkpoint").result()
+
+
+def _chat_or_none(client: openai.AzureOpenAI, deployment: str) -> Any:
+    try:
+        return client.chat.completions.create(
+            model=deployment, messages=[{"role": "user", "content": TRAINING_PAIRS[0][0]}]
+        )
+    except openai.NotFoundError:
+        return None  # not ready yet
 
 
 def test_many_epochs_on_a_small_file_show_overfitting_and_few_epochs_do_not(

@@ -48,13 +48,13 @@ def test_every_field_is_read_and_only_chosen_hyperparameters_are_sent():
                                 "learning_rate_multiplier": 0.5},
             "seed": 42,
             "deploy": {"enabled": False, "name": "minato", "sku": "Standard", "capacity": 5,
-                       "ttl_hours": 0.5},
+                       "ttl_hours": 0.5, "checkpoint": "best"},
         }
     )  # fmt: skip
     assert config.model == "gpt-4o-2024-08-06" and config.suffix == "minato.v2"
     assert config.hyperparameters() == {"n_epochs": 3, "learning_rate_multiplier": 0.5}
     assert config.batch_size == AUTO and config.seed == 42
-    assert config.deploy == DeployConfig(False, "minato", "Standard", 5, 0.5)
+    assert config.deploy == DeployConfig(False, "minato", "Standard", 5, 0.5, "best")
     assert RunConfig.from_dict(config.to_dict()) == config
 
 
@@ -98,6 +98,10 @@ def test_a_utf8_bom_is_accepted():
         ({"deploy": {"ttl_hours": 0}}, 'run.json: "deploy.ttl_hours" must be a number of hours'),
         ({"deploy": {"ttl_hours": 9000}}, '"deploy.ttl_hours" must be a number of hours'),
         ({"deploy": {"region": "x"}}, 'run.json: "deploy.region" is not a run.json field'),
+        ({"deploy": {"checkpoint": "lowest"}},
+         'run.json: "deploy.checkpoint" must be "final" (the model the job ended with) or "best" '
+         "(the kept checkpoint with the lowest validation loss)"),
+        ({"deploy": {"checkpoint": ["best"]}}, 'run.json: "deploy.checkpoint" must be "final"'),
         ({"colour": "blue"}, 'run.json: "colour" is not a run.json field'),
     ],
 )  # fmt: skip
@@ -138,6 +142,7 @@ def test_deploy_options_of_a_request_are_checked_over_the_runs_own():
     assert parse_deploy_options({"ttl_hours": 2}, base) == DeployConfig(
         True, None, "Standard", 1, 2.0
     )
+    assert parse_deploy_options({"checkpoint": "best"}, base).checkpoint == "best"
     with pytest.raises(InvalidRunConfig) as caught:
         parse_deploy_options({"capacity": "lots", "sku": "Gold"}, base)
     assert caught.value.problems == [
