@@ -190,7 +190,19 @@ def _job(job: FineTuningJob) -> RemoteJob:
         trained_tokens=job.trained_tokens,
         error=error,
         result_files=tuple(job.result_files or ()),
+        hyperparameters=_chosen(job.hyperparameters.model_dump() if job.hyperparameters else {}),
+        seed=job.seed if isinstance(job.seed, int) else None,
     )
+
+
+def _chosen(hyperparameters: Mapping[str, Any]) -> dict[str, int | float]:
+    """The hyperparameters the job has settled: the service answers "auto" (OpenAI) or -1
+    (Azure OpenAI, as its example of a created job shows) until training starts."""
+    return {
+        key: value
+        for key, value in hyperparameters.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    }
 
 
 def _time(seconds: int | float) -> datetime:

@@ -74,6 +74,7 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
             for kind, item in run.uploads.items()
         },
         "config": _config_view(run.config),
+        "hyperparameters": hyperparameters_view(run.config, run.job),
         "job": _job_view(run.job),
         "trained_tokens": run.job.trained_tokens if run.job else None,
         "cost_estimate_usd": run.cost_estimate_usd,
@@ -153,6 +154,20 @@ def epoch_steps(points: Sequence[LossPoint], run: Run) -> list[int]:
     return []
 
 
+def hyperparameters_view(config: RunConfig | None, job: JobInfo | None) -> dict[str, Any]:
+    """Each hyperparameter and the seed as run.json asked for it ("auto" or null when left to
+    the service) next to the value the service used (null until the job reports it)."""
+    used = job.hyperparameters if job else {}
+    asked: dict[str, Any] = {
+        "n_epochs": config.n_epochs if config else "auto",
+        "batch_size": config.batch_size if config else "auto",
+        "learning_rate_multiplier": config.learning_rate_multiplier if config else "auto",
+    }
+    view = {key: {"requested": value, "used": used.get(key)} for key, value in asked.items()}
+    view["seed"] = {"requested": config.seed if config else None, "used": job.seed if job else None}
+    return view
+
+
 def _file_view(verdict: FileVerdict, reports_url: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "valid": verdict.valid,
@@ -220,6 +235,9 @@ def _deployment_view(deployment: DeploymentInfo | None) -> dict[str, Any] | None
         "serving_at": _time(deployment.serving_at),
         "expires_at": _time(deployment.expires_at),
         "deleted_at": _time(deployment.deleted_at),
+        "checkpoint": deployment.checkpoint,
+        "checkpoint_step": deployment.checkpoint_step,
+        "chosen_because": deployment.chosen_because,
         "teardown_requested": deployment.teardown_requested,
         "created_by_tunedrop": deployment.created_by_tunedrop,
     }

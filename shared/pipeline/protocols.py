@@ -143,6 +143,9 @@ class RemoteJob:
     trained_tokens: int | None = None
     error: str | None = None
     result_files: tuple[str, ...] = ()
+    hyperparameters: Mapping[str, int | float] = field(default_factory=dict)
+    """The values the service chose (or was given); a value not yet chosen is left out."""
+    seed: int | None = None
 
 
 class FineTuning(Protocol):

@@ -184,6 +184,8 @@ def _observe(run: Run, remote: RemoteJob, services: Services, now: datetime) -> 
         trained_tokens=remote.trained_tokens,
         error=remote.error,
         result_files=list(remote.result_files),
+        hyperparameters=remote.hyperparameters,
+        seed=remote.seed,
     )
 
 

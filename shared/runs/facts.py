@@ -89,6 +89,9 @@ class JobInfo:
     events: list[JobEvent] = field(default_factory=list)
     last_event_id: str | None = None
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    hyperparameters: dict[str, int | float] = field(default_factory=dict)
+    """The values the service used (run.json's "auto" resolved), once the job reports them."""
+    seed: int | None = None
 
 
 @dataclass

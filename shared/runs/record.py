@@ -6,6 +6,7 @@ to its timeline. They raise `IllegalTransition` for a move its state forbids. No
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -167,12 +168,18 @@ class Run:
         trained_tokens: int | None = None,
         error: str | None = None,
         result_files: list[str] | None = None,
+        hyperparameters: Mapping[str, int | float] | None = None,
+        seed: int | None = None,
     ) -> None:
         """Applies what the service says about the job; moves the run when its status moved."""
         job = self._job()
         self._poll_answered()
         if status != job.status:
             job.status = status
+            self._touch(now)
+        chosen = {**job.hyperparameters, **(hyperparameters or {})}
+        if chosen != job.hyperparameters or (seed is not None and seed != job.seed):
+            job.hyperparameters, job.seed = chosen, seed if seed is not None else job.seed
             self._touch(now)
         job.fine_tuned_model = fine_tuned_model or job.fine_tuned_model
         job.trained_tokens = trained_tokens if trained_tokens is not None else job.trained_tokens

@@ -79,9 +79,12 @@ def test_a_job_is_created_found_by_its_training_file_and_followed_to_success(
         JobSpec("gpt-4o-mini-2024-07-18", train.id, valid.id, {"n_epochs": 2}, "minato", 7)
     )
     assert fine_tuning.find_job(train.id).id == job.id
+    assert job.hyperparameters == {"n_epochs": 2}  # the rest is not chosen before training
     done = wait_for(lambda: (j := fine_tuning.get_job(job.id)).status == "succeeded" and j)
 
     assert done.fine_tuned_model and done.trained_tokens and done.result_files
+    assert done.hyperparameters == {"n_epochs": 2, "batch_size": 1, "learning_rate_multiplier": 0.1}
+    assert done.seed == 7
     events = fine_tuning.job_events(job.id, None)
     assert events and events == sorted(events, key=lambda e: e.at)
     assert fine_tuning.job_events(job.id, events[-1].id) == []

@@ -110,3 +110,21 @@ def test_metrics_view_lists_points_without_empty_columns() -> None:
     view = metrics_view(run, [LossPoint(step=1, train_loss=2.5, train_accuracy=0.4)])
     assert view["points"] == [{"step": 1, "train_loss": 2.5, "train_accuracy": 0.4}]
     assert view["run"] == "minato" and view["state"] == "queued"
+
+
+def test_the_hyperparameters_the_service_chose_are_shown_next_to_what_was_asked() -> None:
+    run = started_run()
+    before = run_view(run)["hyperparameters"]
+    assert before["batch_size"] == {"requested": "auto", "used": None}
+    run.job_observed(
+        "running",
+        T0,
+        hyperparameters={"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 0.1},
+        seed=1234,
+    )
+    assert run_view(run)["hyperparameters"] == {
+        "n_epochs": {"requested": 3, "used": 3},
+        "batch_size": {"requested": "auto", "used": 1},
+        "learning_rate_multiplier": {"requested": "auto", "used": 0.1},
+        "seed": {"requested": None, "used": 1234},
+    }

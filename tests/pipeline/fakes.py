@@ -231,12 +231,21 @@ class FakeFineTuning:
         status = self.job_statuses[index]
         if status == "succeeded" and self.job_error:
             status = "failed"
+        chosen = {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 0.1}
+        spec = self.specs.get(job_id)
+        chosen |= dict(spec.hyperparameters) if spec else {}
+        seed = (spec.seed if spec else None) or 1234
         if status == "succeeded":
             job = RemoteJob(
                 job.id, status, job.training_file, job.created_at,
                 fine_tuned_model=f"gpt-4o-mini-2024-07-18.ft-{job.id}",
                 trained_tokens=1234, result_files=("file-results",),
+                hyperparameters=chosen, seed=seed,
             )  # fmt: skip
+        elif status == "running":
+            job = RemoteJob(
+                job.id, status, job.training_file, job.created_at, hyperparameters=chosen, seed=seed
+            )
         elif status == "failed":
             job = RemoteJob(job.id, status, job.training_file, job.created_at, error=self.job_error)
         else:

@@ -45,6 +45,12 @@ def test_a_dropped_run_goes_through_every_state_to_deployed_with_one_of_each_pai
     assert services.deployments.creates == {"tunedrop-minato": 1}
     assert services.deployments.deployments["tunedrop-minato"].tags == {"tunedrop-run": "minato"}
     assert run.job.fine_tuned_model.endswith(run.job.id) and run.job.trained_tokens == 1234
+    assert run.job.hyperparameters == {
+        "n_epochs": 2,
+        "batch_size": 1,
+        "learning_rate_multiplier": 0.1,
+    }
+    assert run.job.seed == 1234
     assert run.deployment.created_by_tunedrop
     assert run.deployment.expires_at == run.deployment.serving_at + timedelta(hours=1)
     assert [p.step for p in services.runs.points("minato")] == [1, 2, 3, 4]
