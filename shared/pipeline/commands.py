@@ -118,12 +118,21 @@ def chat(
     run = get_run(services.runs, name)
     if run.state is not S.DEPLOYED or run.deployment is None:
         raise Conflict(f"run {name!r} has no serving deployment; it is {run.state.value}.")
+    if run.deployment.teardown_requested:
+        raise Conflict(
+            f"the deployment {run.deployment.name!r} of run {name!r} is being torn down on "
+            "request, so it takes no more chat; POST /api/runs/{run}/deploy deploys the model "
+            "again once it is gone."
+        )
+    if compare and not services.base_deployment:
+        raise Conflict(
+            "compare needs a deployment of the base model, and none is configured "
+            "(BASE_DEPLOYMENT); send the request without compare."
+        )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
     answer = services.chat.complete(run.deployment.name, messages, limit)
     base_reply = base_model = None
     if compare:
-        if not services.base_deployment:
-            raise Conflict("no base model deployment is configured (BASE_DEPLOYMENT).")
         base = services.chat.complete(services.base_deployment, messages, limit)
         base_reply, base_model = base.reply, base.model
     return ChatAnswer(

@@ -89,12 +89,16 @@ def _verdict(view: Mapping[str, Any]) -> str:
     verdict = view.get("overfitting")
     if not verdict:
         return ""
-    label = "Overfitting" if verdict.get("overfitting") else "No overfitting"
-    ratio = verdict.get("final_valid_train_ratio")
-    shown = f" (final validation/training loss {ratio:.2f})" if isinstance(ratio, float) else ""
+    level = str(verdict.get("level") or ("overfitting" if verdict.get("overfitting") else ""))
+    label = {"healthy": "Healthy", "watch": "Watch", "overfitting": "Overfitting"}.get(
+        level, "Not judged"
+    )
+    action = verdict.get("action")
     return (
-        f'<p class="verdict" id="overfitting"><strong>{label}</strong>: '
-        f"{_text(verdict.get('reason'))}{shown}</p>"
+        f'<p class="verdict verdict-{_text(level)}" id="overfitting"><strong>{label}</strong>: '
+        f"{_text(verdict.get('reason'))}"
+        + (f'. <span id="overfitting-action">Action: {_text(action)}</span>' if action else "")
+        + "</p>"
     )
 
 
@@ -146,10 +150,11 @@ def _files(files: Mapping[str, Mapping[str, Any]], ignored: list[Mapping[str, An
 def _job(view: Mapping[str, Any]) -> str:
     job = view.get("job")
     config = view.get("config") or {}
-    hyper = config.get("hyperparameters") or {}
     facts = [("Base model", config.get("model")), ("Suffix", config.get("suffix"))]
-    facts += [(name.replace("_", " "), value) for name, value in hyper.items()]
-    facts.append(("Seed", config.get("seed")))
+    for name, pair in (view.get("hyperparameters") or {}).items():
+        asked, used = pair.get("requested"), pair.get("used")
+        shown = f"{used} (asked: {asked if asked is not None else 'auto'})"
+        facts.append((name.replace("_", " "), shown if used is not None else asked))
     if not job:
         return _facts(facts) + "<p>No fine-tuning job yet.</p>"
     facts = [
@@ -179,6 +184,10 @@ def _deployment(deployment: Mapping[str, Any] | None) -> str:
                 ("Name", deployment.get("name")),
                 ("State", deployment.get("state")),
                 ("Model", deployment.get("model")),
+                (
+                    f"Why this model ({deployment.get('checkpoint')})",
+                    deployment.get("chosen_because"),
+                ),
                 ("SKU", deployment.get("sku")),
                 ("Capacity", deployment.get("capacity")),
                 ("Serving since", deployment.get("serving_at")),
@@ -192,10 +201,14 @@ def _deployment(deployment: Mapping[str, Any] | None) -> str:
 
 
 def _chat(view: Mapping[str, Any]) -> str:
-    serving = view.get("state") == "deployed"
+    deployment = view.get("deployment") or {}
+    tearing_down = bool(deployment.get("teardown_requested"))
+    serving = view.get("state") == "deployed" and not tearing_down
     note = (
         "Ask the fine-tuned model; tick compare to see the base model's answer too."
         if serving
+        else "Chat is closed: the deployment is being torn down on request."
+        if tearing_down
         else f"Chat opens once the run is deployed; it is {_text(view.get('state'))}."
     )
     disabled = "" if serving else " disabled"

@@ -220,6 +220,18 @@ def test_chat_answers_from_the_deployment_and_compares_with_the_base(app: Servic
     assert answer["usage"] == {"total_tokens": 3}
 
 
+def test_chat_after_a_teardown_request_is_409_saying_why(app: Services) -> None:
+    deployed(app)
+    assert call(runs_api.tear_down_deployment, "DELETE", "/x", run="minato").status_code == 202
+    calls = sum(app.chat.calls.values())  # type: ignore[attr-defined]
+    response = call(runs_api.chat_with_run, "POST", "/x", {"message": "hi"}, run="minato")
+    assert response.status_code == 409
+    assert "is being torn down on request" in decoded(response)["detail"]
+    assert sum(app.chat.calls.values()) == calls  # type: ignore[attr-defined]
+    page = call(run_page.run_page, "GET", "/x", run="minato").get_body().decode()
+    assert 'id="chat-send" disabled' in page and "being torn down" in page
+
+
 def test_chat_before_deployment_is_409_naming_the_state(app: Services) -> None:
     trained(app)
     response = call(runs_api.chat_with_run, "POST", "/x", {"message": "hi"}, run="trained")

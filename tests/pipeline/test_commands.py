@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shared.errors import Conflict, IllegalTransition, InvalidInput, InvalidRunConfig, NotFound
@@ -158,6 +160,39 @@ def test_chat_needs_a_serving_deployment_and_caps_max_tokens():
     assert (
         answer.base_reply.startswith("[gpt-4o-mini] hi") and answer.deployment == "tunedrop-minato"
     )
+
+
+def test_chat_is_refused_once_a_teardown_is_requested_even_before_the_tick_deletes_it():
+    services = trained_run()
+    request_deploy(services, "minato", services.clock())
+    tick_until(services, "minato", S.DEPLOYED)
+    services.chat.not_ready_calls = 0
+    chat(services, "minato", [{"role": "user", "content": "hi"}])
+    calls = sum(services.chat.calls.values())
+
+    request_teardown(services, "minato", services.clock())
+
+    assert "tunedrop-minato" in services.deployments.deployments  # not deleted yet
+    with pytest.raises(Conflict) as refused:
+        chat(services, "minato", [{"role": "user", "content": "hi"}])
+    assert str(refused.value) == (
+        "the deployment 'tunedrop-minato' of run 'minato' is being torn down on request, so it "
+        "takes no more chat; POST /api/runs/{run}/deploy deploys the model again once it is gone."
+    )
+    assert sum(services.chat.calls.values()) == calls
+
+
+def test_compare_without_a_base_deployment_is_refused_before_any_model_is_called():
+    services = trained_run()
+    request_deploy(services, "minato", services.clock())
+    tick_until(services, "minato", S.DEPLOYED)
+    services.chat.not_ready_calls = 0
+    services = replace(services, base_deployment="")
+    calls = sum(services.chat.calls.values())
+    with pytest.raises(Conflict, match=r"none is configured \(BASE_DEPLOYMENT\)"):
+        chat(services, "minato", [{"role": "user", "content": "hi"}], compare=True)
+    assert sum(services.chat.calls.values()) == calls
+    assert chat(services, "minato", [{"role": "user", "content": "hi"}]).reply
 
 
 def test_the_loss_curve_of_a_run_is_returned_by_step():

@@ -116,3 +116,25 @@ def test_chat_box_is_disabled_with_the_reason_while_the_run_is_not_deployed() ->
     assert '<button type="submit" id="chat-send" disabled>' in html
     assert "No loss points yet" in html
     assert "No fine-tuning job yet." in html
+
+
+def test_page_shows_the_verdict_level_and_action_the_used_hyperparameters_and_the_model_choice():
+    from shared.runs.curves import Verdict
+
+    run = deployed_run()
+    assert run.job is not None and run.deployment is not None
+    run.job.hyperparameters = {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 0.1}
+    run.job.seed = 42
+    run.overfitting = Verdict(
+        True, "final validation loss 0.57 is 3.0x training loss 0.19", 3.0, 30, "overfitting",
+        "train again with fewer epochs",
+    )  # fmt: skip
+    run.deployment.checkpoint = "best"
+    run.deployment.chosen_because = "the kept checkpoint of step 20 has the lowest validation loss"
+    html = page(run)
+    assert "<strong>Overfitting</strong>: final validation loss 0.57 is 3.0x" in html
+    assert "No overfitting" not in html
+    assert "Action: train again with fewer epochs" in html
+    assert "<dt>batch size</dt><dd>1 (asked: auto)</dd>" in html
+    assert "<dt>n epochs</dt><dd>3 (asked: 3)</dd>" in html
+    assert "Why this model (best)</dt><dd>the kept checkpoint of step 20" in html
