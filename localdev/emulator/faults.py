@@ -1,6 +1,6 @@
 """Faults a test injects: throttling, server errors, timeouts, failed jobs, files in error.
 
-HTTP faults (`throttle`, `server_error`, `timeout`, `lost_answer`) answer the next `times`
+HTTP faults (`throttle`, `server_error`, `conflict` (409), `timeout`, `lost_answer`) answer the next `times`
 requests whose method matches (any when None) and whose path contains `path_contains`. A
 `timeout` holds the request for `hold_seconds` and then closes the connection without answering,
 so a client with a shorter timeout sees its own timeout and a patient one sees the connection
@@ -21,7 +21,7 @@ from typing import Any
 
 from localdev.emulator.wire import Response, json_response
 
-HTTP_KINDS = ("throttle", "server_error", "timeout", "lost_answer")
+HTTP_KINDS = ("throttle", "server_error", "conflict", "timeout", "lost_answer")
 LIFECYCLE_KINDS = ("job_fails", "file_error")
 DEFAULT_MESSAGES = {
     "job_fails": "The fine-tuning job failed due to an internal error.",
@@ -137,6 +137,10 @@ def fault_response(fault: Fault, *, style: str) -> Response:
         )
         headers = {"Retry-After": str(fault.retry_after)}
         return json_response(429, _error(fault.code or code[style], message), headers)
+    if fault.kind == "conflict":
+        code = {"authoring": "conflict", "inference": "409", "arm": "Conflict"}
+        message = fault.message or "Another operation is in progress on this resource."
+        return json_response(409, _error(fault.code or code[style], message))
     code = {"authoring": "internalFailure", "inference": "500", "arm": "InternalServerError"}
     message = fault.message or "The server had an error while processing your request."
     return json_response(500, _error(fault.code or code[style], message))

@@ -140,6 +140,14 @@ def _run_step(
     except (PermanentServiceError, NotFound) as exc:
         logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
         run.step_failed(step.name, str(exc), now, policy.retry)
+    except Conflict as exc:
+        # The step itself met a conflict (ARM's 409 on a deployment being deleted, a move the
+        # run's state forbids): it may clear, so it is tried again with backoff, but it counts
+        # toward the retry limit, past which the run fails with this reason instead of
+        # retrying forever. A conflict saving the record is raised by the save below instead.
+        summary.retries += 1
+        logger.warning("Run %s: %s met a conflict: %s", run.name, step.name, exc)
+        run.transient_error(step.name, str(exc), None, now, policy.retry)
     if run == unchanged:
         return  # a poll that learnt nothing new: no write, so idle runs cost one read a tick
     try:

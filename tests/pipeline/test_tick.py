@@ -6,7 +6,14 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from shared.errors import ConcurrentUpdate, PermanentServiceError, TransientServiceError
+import pytest
+
+from shared.errors import (
+    ConcurrentUpdate,
+    IllegalTransition,
+    PermanentServiceError,
+    TransientServiceError,
+)
 from shared.pipeline import advance_runs
 from shared.pipeline.protocols import RemoteDeployment
 from shared.runs.names import FileKind
@@ -132,6 +139,35 @@ def test_a_transient_error_past_the_attempt_limit_fails_the_run_with_the_last_er
     tick_until(services, "minato", S.FAILED)
     reason = services.runs.get("minato").failure_reason
     assert reason == "UploadFile failed: 4 attempts in a row; last error: 503 attempt 4"
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (ConcurrentUpdate, "creating deployment 'tunedrop-minato': it already exists (409)"),
+        (IllegalTransition, "run 'minato' cannot do that in state deploying"),
+    ],
+)
+def test_a_claimed_step_that_keeps_conflicting_fails_the_run_after_the_retry_limit(error, words):
+    services = started_run()
+    services.deployments.faults.add("create", *[error(f"{words} #{n}") for n in range(1, 5)])
+    seen = tick_until(services, "minato", S.FAILED)
+    run = services.runs.get("minato")
+    assert S.DEPLOYING in seen and run.claim is None
+    assert (
+        run.failure_reason
+        == f"CreateDeployment failed: 4 attempts in a row; last error: {words} #4"
+    )
+    assert services.deployments.faults.calls["create"] == 4 and services.deployments.creates == {}
+    notes = [e.reason for e in run.timeline if "will be tried again" in e.reason]
+    assert len(notes) == 3
+
+
+def test_a_conflict_that_clears_delays_the_run_but_does_not_fail_it():
+    services = started_run()
+    services.deployments.faults.add("create", ConcurrentUpdate("409: being deleted"))
+    tick_until(services, "minato", S.DEPLOYED)
+    assert services.deployments.creates == {"tunedrop-minato": 1}
 
 
 def test_two_ticks_at_once_make_one_upload_and_one_job():
