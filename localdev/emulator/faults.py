@@ -1,12 +1,12 @@
 """Faults a test injects: throttling, server errors, timeouts, failed jobs, files in error.
 
-HTTP faults (`throttle`, `server_error`, `conflict` (409), `timeout`, `lost_answer`) answer the next `times`
-requests whose method matches (any when None) and whose path contains `path_contains`. A
-`timeout` holds the request for `hold_seconds` and then closes the connection without answering,
-so a client with a shorter timeout sees its own timeout and a patient one sees the connection
-drop. A `lost_answer` carries the request out first (the file, job or deployment is created)
-and then does the same: the caller never learns that its call succeeded, as when a connection
-breaks on the way back or the caller crashes while waiting.
+HTTP faults (`throttle`, `server_error`, `conflict` (409), `timeout`, `lost_answer`) answer the
+next `times` requests whose method matches (any when None) and whose path contains
+`path_contains`. A `timeout` holds the request for `hold_seconds` and then closes the connection
+without answering, so a client with a shorter timeout sees its own timeout and a patient one
+sees the connection drop. A `lost_answer` carries the request out first (the file, job or
+deployment is created) and then does the same: the caller never learns that its call succeeded,
+as when a connection breaks on the way back or the caller crashes while waiting.
 Life-cycle faults (`job_fails`, `file_error`) mark the next `times` jobs or files created by a
 request whose path contains `path_contains`: the job ends `failed` with `error.message`, the file
 ends `error` with `status_details`.

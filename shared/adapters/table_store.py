@@ -178,6 +178,17 @@ class TableRunStore:
         return [LossPoint.from_dict(item) for e in entities for item in json.loads(e["Points"])]
 
 
+def storable_text(text: str) -> str:
+    """`text` with every unpaired UTF-16 surrogate replaced by U+FFFD.
+
+    Such a half character arrives in upstream error messages (a service's text decoded with
+    `surrogateescape`, or JSON carrying a lone `\\ud83d`). Stored as is, the record reads back
+    with text that cannot be encoded as UTF-8 again, so every answer, log line or later save of
+    the run would fail; a replacement character keeps the rest of the message readable.
+    """
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _run_key(name: str) -> str:
     return f"run|{name}"
 
@@ -191,7 +202,7 @@ def _keys(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record(run: Run, row_key: str) -> dict[str, Any]:
-    body = json.dumps(run_to_dict(run), ensure_ascii=False, separators=(",", ":"))
+    body = storable_text(json.dumps(run_to_dict(run), ensure_ascii=False, separators=(",", ":")))
     parts = [body[i : i + BODY_CHUNK] for i in range(0, len(body), BODY_CHUNK)] or [""]
     entity: dict[str, Any] = {
         "PartitionKey": PARTITION,
@@ -213,8 +224,8 @@ def _listing(run: Run) -> dict[str, Any]:
         "CreatedAt": run.created_at,
         "UpdatedAt": run.updated_at,
         "Stalled": run.stalled,
-        "FineTunedModel": (run.job.fine_tuned_model if run.job else None) or "",
-        "Deployment": run.deployment.name if run.deployment else "",
+        "FineTunedModel": storable_text((run.job.fine_tuned_model if run.job else None) or ""),
+        "Deployment": storable_text(run.deployment.name if run.deployment else ""),
     }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from shared.api.views import run_view
 from shared.errors import ConcurrentUpdate, InvalidInput
 from shared.runs.config import RunDefaults, default_config
 from shared.runs.curves import LossPoint
@@ -115,3 +117,22 @@ def test_loss_points_are_kept_outside_the_record_and_read_back_in_order(table_st
     table_store.save_points("minato", points[:10])
     assert table_store.points("minato") == points[:10]
     assert table_store.points("nobody") == []
+
+
+def test_an_unpaired_surrogate_from_an_upstream_message_cannot_make_a_record_unsavable(
+    table_store,
+):
+    run = new_run("minato")
+    table_store.add(run)
+    run = table_store.find("minato")
+    # A service's error text decoded leniently can carry half of a UTF-16 pair.
+    run.fail("the fine-tuning job failed: bad byte \ud83d here; emoji \U0001f98a stays", T0)
+    table_store.save(run)
+    loaded = table_store.find("minato")
+    assert loaded.failure_reason == (
+        "the fine-tuning job failed: bad byte \ufffd here; emoji \U0001f98a stays"
+    )
+    assert loaded.timeline[-1].reason == loaded.failure_reason
+    # What was read encodes as UTF-8 again: a view, a log line, the next save.
+    json.dumps(run_view(loaded), ensure_ascii=False).encode("utf-8")
+    table_store.save(loaded)
