@@ -20,6 +20,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.azurite import REPO_ROOT
 from localdev.stack import running_stack
+from shared.api.views import hyperparameters_view
 from shared.bootstrap import services
 from shared.pipeline import chat
 from shared.runs.record import Run
@@ -89,8 +90,19 @@ def print_outcome(run: Run) -> None:
         print(f"  trained tokens: {run.job.trained_tokens}")
     if run.cost_estimate_usd is not None:
         print(f"  estimated training cost: ${run.cost_estimate_usd:.4f}")
+    if run.job is not None and run.job.hyperparameters:
+        chosen = hyperparameters_view(run.config, run.job).items()
+        shown = ", ".join(
+            f"{key} {pair['used']} ({pair['requested'] or 'auto'})" for key, pair in chosen
+        )
+        print(f"  hyperparameters used (asked): {shown}")
     if run.overfitting is not None:
-        print(f"  overfitting check: {run.overfitting.reason}")
+        verdict = run.overfitting
+        print(f"  overfitting check: {verdict.level}: {verdict.reason}")
+        print(f"  what helps: {verdict.action}")
+    if run.deployment is not None and run.deployment.model:
+        why = run.deployment.chosen_because or "the final model"
+        print(f"  deployed model: {run.deployment.model} ({why})")
     if run.failure_reason:
         print(f"  failure: {run.failure_reason}")
 

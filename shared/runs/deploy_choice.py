@@ -32,7 +32,7 @@ def choose_model(job: JobInfo, wanted: str) -> ModelChoice | None:
     if not final:
         return None
     if wanted != BEST:
-        return ModelChoice(final, None, 'the final model (deploy.checkpoint "final")')
+        return ModelChoice(final, None, 'the final model, as deploy.checkpoint "final" asks')
     scored = _scored(job.checkpoints)
     if not scored:
         return ModelChoice(

@@ -40,3 +40,12 @@ def test_demo_trains_deploys_and_the_model_answers_with_the_trained_reply(tmp_pa
     fine_tuned = lines.index(next(line for line in lines if line.startswith("fine-tuned (")))
     assert lines[fine_tuned + 1].strip() == expected["expected"]
     assert any(line.startswith("base (") for line in lines)
+    # The sample memorizes (training loss far under validation loss): the demo must say so.
+    assert "No overfitting" not in result.stdout
+    verdict = next(line for line in lines if line.startswith("  overfitting check: "))
+    assert verdict.startswith("  overfitting check: overfitting: "), verdict
+    assert "  what helps: train again with fewer epochs" in result.stdout
+    used = next(line for line in lines if line.startswith("  hyperparameters used (asked): "))
+    assert "n_epochs 3 (3), batch_size 1 (auto), learning_rate_multiplier 0.1 (auto)" in used
+    assert "seed 42 (42)" in used
+    assert any(line.startswith("  deployed model: ") for line in lines)
