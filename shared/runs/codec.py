@@ -70,7 +70,7 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         },
         job=_job(job) if job else None,
         metrics=MetricsSummary(**data["metrics"]) if data.get("metrics") else None,
-        overfitting=Verdict(**data["overfitting"]) if data.get("overfitting") else None,
+        overfitting=_verdict(data["overfitting"]) if data.get("overfitting") else None,
         cost_estimate_usd=data.get("cost_estimate_usd"),
         deployment=(
             _load(
@@ -92,6 +92,12 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         cancel_requested=bool(data.get("cancel_requested", False)),
         version=version,
     )
+
+
+def _verdict(data: dict[str, Any]) -> Verdict:
+    # A verdict saved before levels existed judged only the rise: overfitting, or not judged.
+    level = data.get("level") or ("overfitting" if data.get("overfitting") else "unknown")
+    return _load(Verdict, {**data, "level": level})
 
 
 def _job(data: dict[str, Any]) -> JobInfo:

@@ -38,8 +38,10 @@ def full_run() -> Run:
     run.job_created("ftjob-1", "pending", T0)
     run.events_seen([JobEvent("e1", T0, "info", "queued")], T0)
     run.checkpoints_seen([Checkpoint("c1", 10, "m:ckpt", {"train_loss": 0.5})], T0)
-    run.curves_recorded(MetricsSummary(3, 10, 0.5, 0.7), Verdict(False, "fine", 1.4, 10))
-    run.job_observed("succeeded", T0, fine_tuned_model="ft", trained_tokens=99)
+    verdict = Verdict(False, "fine", 1.4, 10, "watch", "fewer epochs", 0.02)
+    run.curves_recorded(MetricsSummary(3, 10, 0.5, 0.7), verdict)
+    hyper = {"n_epochs": 3, "batch_size": 1, "learning_rate_multiplier": 0.1}
+    run.job_observed("succeeded", T0, "ft", 99, hyperparameters=hyper, seed=7)
     run.deployment_requested(DeploymentInfo("tunedrop-minato", "Standard", 1, 2.0, T0), T0, "d")
     run.deployment_created("ft", "Succeeded", True, T0)
     run.deployment_serving(T0 + timedelta(minutes=1))
@@ -53,6 +55,19 @@ def test_a_full_record_round_trips_through_plain_data():
     assert data["state"] == "deployed" and data["format"] == 1
     assert run_from_dict(data, "etag") == run
     assert run.cost_estimate_usd == 0.25
+
+
+def test_a_record_saved_before_levels_choices_and_used_hyperparameters_still_loads():
+    data = run_to_dict(full_run())
+    data["overfitting"] = {"overfitting": True, "reason": "old", "final_valid_train_ratio": 3.0,
+                           "best_valid_step": 10}  # fmt: skip
+    for key in ("hyperparameters", "seed"):
+        data["job"].pop(key)
+    for key in ("checkpoint", "checkpoint_step", "chosen_because"):
+        data["deployment"].pop(key)
+    run = run_from_dict(data, "etag")
+    assert run.overfitting.level == "overfitting" and run.job.hyperparameters == {}
+    assert run.deployment.checkpoint == "final" and run.deployment.chosen_because is None
 
 
 def test_every_transition_lands_in_the_timeline_with_its_reason():
