@@ -114,6 +114,14 @@ def test_a_dropped_run_is_followed_deployed_chatted_with_and_torn_down_over_http
     assert deployed["files"]["train.jsonl"]["valid"] is True
     assert deployed["job"]["fine_tuned_model"] and deployed["trained_tokens"]
     assert deployed["deployment"]["name"] == f"tunedrop-{run}"
+    # No run.json: every hyperparameter was left to the service, which reports what it used.
+    used = deployed["hyperparameters"]
+    assert used["n_epochs"] == {"requested": "auto", "used": 4}
+    assert used["batch_size"] == {"requested": "auto", "used": 1}
+    assert used["seed"]["requested"] is None and isinstance(used["seed"]["used"], int)
+    assert deployed["deployment"]["checkpoint"] == "final"
+    assert deployed["deployment"]["model"] == deployed["job"]["fine_tuned_model"]
+    assert deployed["overfitting"]["level"] in ("healthy", "watch", "overfitting")
     text = str(deployed)
     assert stack.environ["AZURE_OPENAI_API_KEY"] not in text and "AccountKey" not in text
 
@@ -151,6 +159,8 @@ def test_a_dropped_run_is_followed_deployed_chatted_with_and_torn_down_over_http
     for _ in range(2):
         status, body, _ = stack.call("DELETE", f"/api/runs/{run}/deployment")
         assert status == 202 and body["deployment"]["teardown_requested"] is True
+    # From the request on, chat is closed, whether or not the timer deleted it yet.
+    assert stack.call("POST", f"/api/runs/{run}/chat", {"message": "hi"})[0] == 409
     expired = wait_for(stack, run, "expired", timeout=30)
     assert expired["deployment"]["deleted_at"]
     assert stack.call("DELETE", f"/api/runs/{run}/deployment")[0] == 202
