@@ -121,7 +121,7 @@ def chat(
     if run.deployment.teardown_requested:
         raise Conflict(
             f"the deployment {run.deployment.name!r} of run {name!r} is being torn down on "
-            "request, so it takes no more chat; POST /api/runs/{run}/deploy deploys the model "
+            f"request, so it takes no more chat; POST /api/runs/{name}/deploy deploys the model "
             "again once it is gone."
         )
     if compare and not services.base_deployment:

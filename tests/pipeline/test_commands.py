@@ -177,7 +177,7 @@ def test_chat_is_refused_once_a_teardown_is_requested_even_before_the_tick_delet
         chat(services, "minato", [{"role": "user", "content": "hi"}])
     assert str(refused.value) == (
         "the deployment 'tunedrop-minato' of run 'minato' is being torn down on request, so it "
-        "takes no more chat; POST /api/runs/{run}/deploy deploys the model again once it is gone."
+        "takes no more chat; POST /api/runs/minato/deploy deploys the model again once it is gone."
     )
     assert sum(services.chat.calls.values()) == calls
 
