@@ -178,6 +178,10 @@ class Run:
             job.status = status
             self._touch(now)
         chosen = {**job.hyperparameters, **(hyperparameters or {})}
+        if chosen != job.hyperparameters:
+            asked = self.config.to_dict() if self.config else {}
+            used = ", ".join(f"{k} {v} (asked: {asked.get(k, 'auto')})" for k, v in chosen.items())
+            self._note(now, f"the service trains with {used}")
         if chosen != job.hyperparameters or (seed is not None and seed != job.seed):
             job.hyperparameters, job.seed = chosen, seed if seed is not None else job.seed
             self._touch(now)

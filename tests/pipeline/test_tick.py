@@ -58,6 +58,11 @@ def test_a_dropped_run_goes_through_every_state_to_deployed_with_one_of_each_pai
         "learning_rate_multiplier": 0.1,
     }
     assert run.job.seed == 1234
+    notes = [entry.reason for entry in run.timeline if entry.reason.startswith("the service")]
+    assert notes == [
+        "the service trains with n_epochs 2 (asked: 2), batch_size 1 (asked: auto), "
+        "learning_rate_multiplier 0.1 (asked: auto)"
+    ]
     assert run.deployment.created_by_tunedrop
     assert run.deployment.expires_at == run.deployment.serving_at + timedelta(hours=1)
     assert [p.step for p in services.runs.points("minato")] == [1, 2, 3, 4]
