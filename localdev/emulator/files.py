@@ -97,11 +97,13 @@ def store_file(
         visible_at=now if visible_at is None else visible_at,
         error=error,
     )
-    if purpose == "fine-tune" and error is None:
+    if purpose == "fine-tune" and error is None and len(content) > MAX_FILE_BYTES:
+        stored.error = f"The file is larger than the {MAX_FILE_BYTES // 2**20} MB limit."
+    elif purpose == "fine-tune" and error is None:
         try:
             stored.dataset = parse_chat_jsonl(content)
         except DatasetError as exc:
-            stored.error = f"Validation of the training file failed: {exc}"
+            stored.error = f"Validation of the file failed: {exc}"
     fault = None if path is None else state.faults.take_lifecycle("file_error", path)
     if fault is not None:
         stored.error = fault.failure_message

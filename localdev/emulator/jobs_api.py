@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from localdev.emulator import catalog
-from localdev.emulator.datasets import Dataset
+from localdev.emulator.datasets import Dataset, too_few_training_examples
 from localdev.emulator.files import StoredFile, store_file
 from localdev.emulator.jobs import TERMINAL, Job, checkpoints, events
 from localdev.emulator.store import State, new_id
@@ -80,8 +80,14 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         outcome="succeeded", plan=plan, trained_tokens=train_data.tokens * hyper.n_epochs,
         results_file=results.id, requested=dict(body.get("hyperparameters") or {}),
     )  # fmt: skip
-    fault = state.faults.take_lifecycle("job_fails", request.path)
-    if fault is not None:
+    too_few = too_few_training_examples(train_data)
+    fault = None if too_few else state.faults.take_lifecycle("job_fails", request.path)
+    if too_few:
+        # The service validates the training file before training: the job fails as it starts.
+        job.outcome, job.ended_at = "failed", started
+        job.error_code, job.error_message = "invalid_n_examples", too_few
+        results.visible_at = NEVER
+    elif fault is not None:
         job.outcome, job.ended_at = "failed", started + (trains_until - started) / 2
         job.error_code, job.error_message = fault.code or "internal_error", fault.failure_message
         results.visible_at = NEVER

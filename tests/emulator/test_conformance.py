@@ -51,7 +51,7 @@ def _data_plane_answers(emulator: Emulator) -> Answers:
     file_id = _json(uploaded)["id"]
     upload_processed(client, chat_jsonl(TRAINING_PAIRS))  # waits past processing
     valid_id = upload_processed(client, chat_jsonl(VALIDATION_PAIRS * 4), "valid.jsonl")
-    bad_id = upload_processed(client, chat_jsonl(TRAINING_PAIRS[:2]), "small.jsonl")
+    bad_id = upload_processed(client, chat_jsonl(TRAINING_PAIRS) + b"not json\n", "bad.jsonl")
     created = client.fine_tuning.jobs.with_raw_response.create(
         model=BASE_MODEL,
         training_file=file_id,

@@ -87,6 +87,28 @@ def test_a_valid_chat_file_is_parsed_with_its_replies_and_tokens() -> None:
     assert all(e.tokens > 10 for e in dataset.examples)
 
 
+def test_lines_end_at_newlines_only_and_tool_calls_and_functions_are_replies() -> None:
+    calling = {
+        "messages": [
+            {"role": "user", "content": "天気は？\u2028改行つき"},
+            {"role": "assistant", "function_call": {"name": "w", "arguments": "{}"}},
+            {"role": "function", "name": "w", "content": "晴れ"},
+            {"role": "assistant", "content": "晴れです。"},
+        ],
+        "functions": [{"name": "w", "parameters": {}}],
+    }
+    only_a_call = {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [{"id": "c", "type": "function",
+                "function": {"name": "w", "arguments": "{}"}}]},
+        ]
+    }  # fmt: skip
+    data = "\n".join(json.dumps(v, ensure_ascii=False) for v in (calling, only_a_call))
+    dataset = parse_chat_jsonl(data.encode())
+    assert [e.assistant for e in dataset.examples] == ["晴れです。", ""]
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
@@ -98,6 +120,18 @@ def test_a_valid_chat_file_is_parsed_with_its_replies_and_tokens() -> None:
         (
             json.dumps({"messages": [{"role": "robot", "content": "x"}]}),
             'line 2: message 1 has no valid "role".',
+        ),
+        (
+            json.dumps({"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}),
+            "line 2: message 1 is missing content.",
+        ),
+        (
+            json.dumps({"messages": [{"role": "user", "content": "x", "mood": "calm"}]}),
+            "line 2: message 1 has unrecognized key(s): mood.",
+        ),
+        (
+            json.dumps({"messages": [{"role": "assistant", "content": "x", "weight": 2}]}),
+            'line 2: message 1: "weight" must be 0 or 1, on assistant messages only.',
         ),
     ],
 )

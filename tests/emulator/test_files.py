@@ -10,7 +10,15 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_b
 
 from localdev.azurite import AzuritePorts
 from localdev.emulator import Emulator
-from tests.emulator.helpers import TRAINING_PAIRS, chat_jsonl, raw, upload_processed, wait_until
+from tests.emulator.helpers import (
+    BASE_MODEL,
+    TRAINING_PAIRS,
+    chat_jsonl,
+    finished_job,
+    raw,
+    upload_processed,
+    wait_until,
+)
 
 
 def _final(client: openai.AzureOpenAI, file_id: str) -> openai.types.FileObject:
@@ -29,15 +37,26 @@ def test_an_uploaded_training_file_is_pending_then_processed(client: openai.Azur
     assert _final(client, uploaded.id).status == "processed"
 
 
-def test_a_file_with_fewer_than_ten_examples_ends_in_error_with_the_reason(
+def test_a_validation_file_of_nine_examples_is_processed_and_used_but_a_training_file_is_not(
     client: openai.AzureOpenAI,
 ) -> None:
-    uploaded = client.files.create(
-        file=("small.jsonl", chat_jsonl(TRAINING_PAIRS[:4])), purpose="fine-tune"
+    # The run Tunedrop comes from: Azure accepted 24 training and 9 validation examples. The
+    # minimum of 10 applies to a job's training file, when the job is created.
+    nine = upload_processed(client, chat_jsonl(TRAINING_PAIRS[:9]), "nine.jsonl")
+    assert client.files.retrieve(nine).status == "processed"
+    enough = upload_processed(client, chat_jsonl(TRAINING_PAIRS), "train.jsonl")
+    trained = client.fine_tuning.jobs.create(
+        model=BASE_MODEL, training_file=enough, validation_file=nine
     )
-    final = _final(client, uploaded.id)
-    assert final.status == "error"
-    assert "has 4 examples, but at least 10 are required" in final.status_details
+    assert finished_job(client, trained.id).status == "succeeded"
+
+    refused = client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=nine)
+    failed = finished_job(client, refused.id)
+    assert failed.status == "failed"
+    assert (failed.error.code, failed.error.message) == (
+        "invalid_n_examples",
+        "Training file has 9 example(s), but must have at least 10 examples",
+    )
 
 
 def test_a_line_that_is_not_a_chat_example_ends_the_file_in_error_naming_the_line(

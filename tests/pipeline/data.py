@@ -36,7 +36,7 @@ def jsonl(rows: list[dict]) -> bytes:
 
 
 TRAIN = jsonl([example(q, a) for q, a in QUESTIONS])
-# Azure OpenAI wants at least 10 examples in the validation file too.
+# Ten validation examples (the minimum of 10 applies to the training file only).
 VALIDATION = jsonl([example("ねえ、" + q, a) for q, a in QUESTIONS[:10]])
 BROKEN_TRAIN = TRAIN + b'{"messages": "not a list"}\n'
 RUN_JSON = json.dumps(
