@@ -1,6 +1,8 @@
 """Risks visible only across examples: duplicates, overlap, system messages, size, uniformity.
 
 Measured rules, each a warning that lists the lines concerned (dataset-wide ones list none):
+- `blank_line`: blank lines between the examples; skipped here and by the local emulator, while
+  the service does not document how it treats them.
 - `duplicate_example`: a line byte-for-byte equal (after trimming) to an earlier line.
 - `duplicate_prompt`: an example whose prompt (the roles and texts of every non-system message
   before the last assistant message, compared exactly) equals an earlier example's, when the
@@ -73,6 +75,7 @@ class FileObserver:
         self._prefixes: dict[str, _Tally] = {}
         self.truncation_risk = LineList()
         self.short_replies = LineList()
+        self.blank_lines = LineList()
         self.valid_examples = 0
 
     def observe(self, line: int, line_key: int, shape: ExampleShape) -> None:
@@ -125,6 +128,16 @@ class FileObserver:
     def warnings(self, training_file: str, is_training: bool) -> list[DatasetWarning]:
         """The warnings this file deserves, in a fixed order of codes."""
         found: list[DatasetWarning] = []
+        if self.blank_lines.count:
+            found.append(
+                self._warn(
+                    "blank_line",
+                    f"{self.blank_lines.count} blank line(s) hold no example; Tunedrop skips "
+                    "them, but JSONL has no blank lines and Azure OpenAI does not document how "
+                    "it treats them. Remove them to be safe.",
+                    self.blank_lines,
+                )
+            )
         self._duplicate_warnings(found, training_file)
         self._system_warnings(found)
         if self.truncation_risk.count:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.validation.tool_rules import check_calls, check_tool_answer, declared_functions
-from shared.validation.values import Problem, compact_json, kind_of
+from shared.validation.values import STRICTER, Problem, compact_json, kind_of
 
 ROLES = ("system", "user", "assistant", "tool", "function")
 EXAMPLE_KEYS = frozenset({"messages", "tools", "functions", "parallel_tool_calls"})
@@ -53,6 +53,9 @@ def normalize(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+TOOL_NOTE = f" ({STRICTER}: it does not document how it checks tool calls)."
+
+
 def check_example(
     value: object, line: int, known_tokens: dict[str, int]
 ) -> tuple[ExampleShape | None, list[Problem]]:
@@ -62,6 +65,18 @@ def check_example(
     counted; the caller fills it (system messages repeat in every example: no need to count them
     again).
     """
+    shape, problems = _check_example(value, line, known_tokens)
+    if problems:
+        problems = [
+            (code, text + TOOL_NOTE if code == "tool_call_mismatch" else text)
+            for code, text in problems
+        ]
+    return shape, problems
+
+
+def _check_example(
+    value: object, line: int, known_tokens: dict[str, int]
+) -> tuple[ExampleShape | None, list[Problem]]:
     at = f"line {line}:"
     if not isinstance(value, dict):
         return None, [("not_an_object", f"{at} must be a JSON object, found {kind_of(value)}.")]
@@ -78,7 +93,11 @@ def check_example(
         unknown = sorted(key for key in value if key not in EXAMPLE_KEYS)
         allowed = ", ".join(sorted(EXAMPLE_KEYS))
         problems.append(
-            ("unknown_key", f"{at} has unknown key(s) {_names(unknown)}; allowed: {allowed}.")
+            (
+                "unknown_key",
+                f"{at} has unknown key(s) {_names(unknown)}; allowed: {allowed}. ({STRICTER}: "
+                "it documents no other keys of an example and may ignore them).",
+            )
         )
     messages = value["messages"]
     if not isinstance(messages, list):
@@ -238,7 +257,13 @@ def _check_message(
         problems.append(
             (
                 "content_not_string",
-                f'{where} ({role}): "content" must be a string, found {kind_of(content)}.',
+                f'{where} ({role}): "content" must be a string, found {kind_of(content)}.'
+                + (
+                    f" ({STRICTER}: it also takes a list of content parts, for images; "
+                    "Tunedrop checks text examples only)."
+                    if isinstance(content, list)
+                    else ""
+                ),
             )
         )
         return None

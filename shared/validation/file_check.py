@@ -11,8 +11,9 @@ from shared.validation.dataset_rules import SHORT_REPLY_TOKENS, TRUNCATION_RISK_
 from shared.validation.digest_index import digest
 from shared.validation.example_rules import ExampleShape, check_example
 from shared.validation.reader import LineReader
-from shared.validation.report import ErrorList, FileStats
+from shared.validation.report import ErrorList, FileStats, LineList
 from shared.validation.token_pipeline import Encode, TokenPipeline
+from shared.validation.values import STRICTER
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 """Longest line read: 8x the largest JSON a 65,536-token example plausibly needs."""
@@ -88,17 +89,14 @@ class FileCheck:
                 line,
                 "line_too_long",
                 f"line {line}: is longer than {MAX_LINE_BYTES // 2**20} MiB, far more than an "
-                "example within the token limit needs; it was skipped unread.",
+                f"example within the token limit needs; it was skipped unread. ({STRICTER}: "
+                "it would train on such an example cut to the token limit).",
             )
             return None
         stripped = raw.strip()
         if not stripped:
             self.blank_lines += 1
-            self._error(
-                line,
-                "blank_line",
-                f"line {line}: is blank; every line must hold one JSON example (remove it).",
-            )
+            self.observer.blank_lines.add(line)
             return None
         self.non_blank = True
         self.invalid_lines += 1  # undone below if the example turns out valid
@@ -177,7 +175,8 @@ class FileCheck:
                     line,
                     "example_too_long",
                     f"line {line}: has {tokens:,} tokens, over the {limit:,}-token limit per "
-                    f"example of {self.model.name}; shorten or split it.",
+                    f"example of {self.model.name}; shorten or split it. ({STRICTER}: it would "
+                    "train on the example cut to the limit, losing the end of the reply).",
                 )
                 continue
             self.examples += 1
@@ -198,7 +197,7 @@ class FileCheck:
 
     def _file_errors(self, over_size_limit: bool, max_file_bytes: int) -> None:
         if not self.non_blank:
-            self.errors.drop(self.name, "blank_line", self.blank_lines)
+            self.observer.blank_lines = LineList()  # "empty" says it all
             self.errors.add(self.name, None, "empty_file", f"{self.name} is empty: no examples.")
         if over_size_limit:
             self.errors.add(

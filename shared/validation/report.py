@@ -171,11 +171,6 @@ class ErrorList:
         if len(self._kept) >= 4 * MAX_LISTED_ERRORS:
             self._kept = self._sorted()[:MAX_LISTED_ERRORS]
 
-    def drop(self, file: str, code: str, added: int) -> None:
-        """Forgets the `added` errors of one code in one file (a file-level error says it all)."""
-        self._kept = [f for f in self._kept if not (f.file == file and f.code == code)]
-        self.total -= added
-
     def _sorted(self) -> list[Finding]:
         big = 1 << 62
         return sorted(

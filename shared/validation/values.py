@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+STRICTER = "Tunedrop is stricter than the service here"
+"""Begins the note of every error that Azure OpenAI itself would not raise: the agreement test
+(tests/emulator/test_validator_agreement.py) asserts that a refusal the service would not make
+says so."""
+
 Problem = tuple[str, str]
 """A rule broken: `(code, message)`; the message is a sentence that names the line."""
 
