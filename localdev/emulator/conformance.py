@@ -1,4 +1,4 @@
-"""Validates JSON answers against the definitions of the Swagger specs in ../shared/specs/.
+"""Validates JSON answers against the definitions of the Swagger specs in tests/emulator/specs/.
 
 Tests use it to prove the emulator's answers have the services' structure. The ARM spec refers
 to Azure's shared `common-types` document, which is not beside it; the few definitions it needs
@@ -19,7 +19,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2] / "tests" / "emulator" / "specs"
+"""Trimmed copies of the public specs (MIT), shipped with the tests; see the README there."""
 DATA_PLANE_SPEC = "azure-openai-authoring-2024-10-21.json"
 ARM_SPEC = "cognitiveservices-arm-2026-09-01.json"
 ARM_SPEC_URI = (

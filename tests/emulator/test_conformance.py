@@ -1,6 +1,6 @@
 """Every JSON answer the emulator gives validates against the specs' schemas (jsonschema).
 
-The specs live beside the repository in ../shared/specs/; without them these tests skip.
+The specs ship with the tests in tests/emulator/specs/ (trimmed public specs, MIT).
 Chat answers have no spec here: they must validate as the `openai` package's ChatCompletion.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -33,9 +34,6 @@ from tests.emulator.helpers import (
     upload_processed,
 )
 
-pytestmark = pytest.mark.skipif(
-    not DEFAULT_SPEC_DIR.is_dir(), reason=f"the specs are not at {DEFAULT_SPEC_DIR}"
-)
 Answers = dict[str, tuple[str, Any]]  # label -> (definition, JSON body)
 
 
@@ -180,6 +178,16 @@ def test_the_answers_cover_the_states_they_are_named_after(answers) -> None:
         states["running job"] in ("pending", "running") and states["cancelled job"] == "cancelled"
     )
     assert arm["created deployment"][1]["properties"]["provisioningState"] == "Creating"
+
+
+def test_the_specs_ship_with_the_tests_so_no_check_is_skipped() -> None:
+    assert DEFAULT_SPEC_DIR.parent == Path(__file__).resolve().parent
+    names = sorted(path.name for path in DEFAULT_SPEC_DIR.glob("*.json"))
+    assert names == [
+        "azure-openai-authoring-2024-10-21.json",
+        "cognitiveservices-arm-2026-09-01.json",
+    ]
+    assert "MIT License" in (DEFAULT_SPEC_DIR / "LICENSE").read_text(encoding="utf-8")
 
 
 def test_the_validator_catches_an_answer_that_breaks_the_spec(data_schemas) -> None:
