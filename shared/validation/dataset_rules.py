@@ -18,6 +18,8 @@ Measured rules, each a warning that lists the lines concerned (dataset-wide ones
 - `templated_prompts`: at least `TEMPLATE_SHARE` of training examples' last user messages start
   with the same `TEMPLATE_PREFIX_CHARS` characters, whitespace collapsed and case folded (one
   phrasing only; messages of up to 16 characters are not counted).
+- `uniform_subject_naming`: at least 90 % of training examples' last user messages name one
+  subject the same way (`subject_rules`): the model may not answer when it is named otherwise.
 Memory stays flat: digests in `DigestIndex`, line lists capped, bounded tallies.
 """
 
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from shared.validation.digest_index import DigestIndex, digest
 from shared.validation.example_rules import ExampleShape, normalize
 from shared.validation.report import DatasetWarning, LineList, printable
+from shared.validation.subject_rules import SubjectNaming
 
 TRUNCATION_RISK_SHARE = 0.9
 SHORT_REPLY_TOKENS = 3
@@ -76,6 +79,7 @@ class FileObserver:
         self.truncation_risk = LineList()
         self.short_replies = LineList()
         self.blank_lines = LineList()
+        self._subject = SubjectNaming() if training_prompts is None else None
         self.valid_examples = 0
 
     def observe(self, line: int, line_key: int, shape: ExampleShape) -> None:
@@ -103,6 +107,8 @@ class FileObserver:
                 self._overlap.add(line)
                 self._first_overlap = self._first_overlap or (line, in_training[0])
         self._observe_system(line, shape.system)
+        if self._subject is not None:
+            self._subject.observe(line, shape.final_user)
         text = normalize(shape.final_user[: 4 * TEMPLATE_PREFIX_CHARS])
         if len(text) > TEMPLATE_PREFIX_CHARS + 4:
             prefix = text[:TEMPLATE_PREFIX_CHARS]
@@ -279,6 +285,7 @@ class FileObserver:
                     "questions and is likely to overfit them.",
                 )
             )
+        self._subject_warning(found)
         if not self._prefixes:
             return
         prefix, tally = max(self._prefixes.items(), key=lambda item: item[1].count)
@@ -292,3 +299,19 @@ class FileObserver:
                     tally.lines,
                 )
             )
+
+    def _subject_warning(self, found: list[DatasetWarning]) -> None:
+        subject = self._subject.finding() if self._subject is not None else None
+        if subject is None:
+            return
+        found.append(
+            self._warn(
+                "uniform_subject_naming",
+                f"{subject.count} of {subject.total} training prompts name their subject as "
+                f'"{subject.span[:60]}" (e.g. line {subject.lines.listed()[0]}); the model may '
+                "learn to answer only when it is named exactly so, and give no answer when it "
+                f"is named differently. Add prompts that name it other ways: "
+                f"{subject.suggestions()}.",
+                subject.lines,
+            )
+        )

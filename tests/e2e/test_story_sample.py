@@ -52,6 +52,11 @@ def test_the_story_run_of_24_training_and_9_validation_examples_is_deployed(
     files = deployed["files"]
     assert (files[TRAIN]["valid"], files[TRAIN]["examples"]) == (True, 24)
     assert (files[VALIDATION]["valid"], files[VALIDATION]["examples"]) == (True, 9)
+    # The lesson of the story, said before paying: one way of naming him in every prompt.
+    report = json.loads(stack.reports.download_blob(files[TRAIN]["report"]).readall())
+    [naming] = [w for w in report["warnings"] if w["code"] == "uniform_subject_naming"]
+    assert naming["message"].startswith("24 of 24 training prompts name their subject as")
+    assert '"香坂 義孝"' in naming["message"]
 
     # Both files went to the service, were processed, and the one job used both.
     uploaded = ledger.files(run)
