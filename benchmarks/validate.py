@@ -2,6 +2,7 @@
 
     python benchmarks/validate.py                 # 1 MB, 50 MB and 500 MB files
     python benchmarks/validate.py --sizes 1,20    # a quick run
+    python benchmarks/validate.py --sizes 40 --cli-only   # only the command-line pair
 
 For each size it writes a file of realistic Japanese and English chat examples into a temporary
 directory, then measures, each in its own subprocess (so peak RSS belongs to one measurement):
@@ -10,14 +11,19 @@ directory, then measures, each in its own subprocess (so peak RSS belongs to one
   halves encoded by two threads (texts extracted beforehand, not timed);
 - `naive`: a straightforward loop: `json.loads` per line, per-message checks, `encode_ordinary`
   of every content on one thread.
-MB/s is file megabytes (10^6 bytes) per second for all three; each figure is the best of
-`--repeat` runs (taken in turns), peak RSS the highest. Needs no network.
+And, whole processes timed from outside (start-up included), the command line against its floor:
+- `CLI`: `python -m shared.validation FILE --format json`, as a user runs it;
+- `CLI floor`: `python -c` that imports tiktoken, loads o200k_base as `get_encoding` does, reads
+  the same texts (written beforehand, NUL-separated) and encodes them on two threads.
+MB/s is file megabytes (10^6 bytes) per second for all; each figure is the best of `--repeat`
+runs (taken in turns), peak RSS the highest. Needs no network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -169,6 +175,71 @@ def measure_naive(path: Path) -> dict[str, object]:
 
 MEASURES = {"validator": measure_validator, "tiktoken": measure_tiktoken, "naive": measure_naive}
 
+CLI_FLOOR = """
+import os, sys, threading
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", sys.argv[2])
+import tiktoken
+encode = tiktoken.get_encoding("o200k_base").encode_ordinary
+with open(sys.argv[1], encoding="utf-8") as handle:
+    texts = handle.read().split("\\0")
+half = len(texts) // 2
+totals = [0, 0]
+def work(slot, part):
+    totals[slot] = sum(len(encode(text)) for text in part)
+threads = [threading.Thread(target=work, args=(0, texts[:half])),
+           threading.Thread(target=work, args=(1, texts[half:]))]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(sum(totals))
+"""
+
+
+def _timed_process(command: list[str]) -> dict[str, object]:
+    """Wall time of a whole process, from before it starts to its exit, and its peak RSS."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):  # 1: invalid data, still a full run
+        raise RuntimeError(f"{command[:3]} exited with {child.returncode}")
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def measure_cli(path: Path, texts: Path) -> dict[str, object]:
+    return _timed_process(
+        [sys.executable, "-m", "shared.validation", str(path), "--format", "json"]
+    )
+
+
+def measure_cli_floor(path: Path, texts: Path) -> dict[str, object]:
+    tokenizer = REPO / "shared" / "tokenizer"
+    return _timed_process([sys.executable, "-c", CLI_FLOOR, str(texts), str(tokenizer)])
+
+
+PROCESS_MEASURES = {"cli": measure_cli, "cli_floor": measure_cli_floor}
+
+
+def write_texts(path: Path, texts_path: Path) -> None:
+    texts_path.write_text("\0".join(_texts(path)), encoding="utf-8")
+
+
+def measure_processes(path: Path, texts: Path, repeat: int) -> dict[str, dict[str, object]]:
+    """Per kind, the fastest of `repeat` whole-process runs, taking turns."""
+    runs: dict[str, list[dict[str, object]]] = {kind: [] for kind in PROCESS_MEASURES}
+    for _ in range(repeat):
+        for kind, measure in PROCESS_MEASURES.items():
+            runs[kind].append(measure(path, texts))
+    return {
+        kind: {
+            **min(results, key=lambda run: float(run["seconds"])),
+            "peak_rss_mb": max(float(run["peak_rss_mb"]) for run in results),
+        }
+        for kind, results in runs.items()
+    }
+
 
 def run_child(kind: str, path: Path) -> dict[str, object]:
     result = MEASURES[kind](path)
@@ -207,6 +278,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1,50,500", help="file sizes in MB, comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
+    parser.add_argument(
+        "--cli-only", action="store_true", help="measure only the command line and its floor"
+    )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -218,21 +292,37 @@ def main() -> None:
             path = Path(tmp) / f"bench-{size:g}MB.jsonl"
             generate(path, size)
             megabytes = path.stat().st_size / 1_000_000
-            results = measure_all(path, args.repeat)
-            floor = megabytes / float(results["tiktoken"]["seconds"])
-            for kind, label in (
-                ("validator", "validator"),
-                ("tiktoken", "tiktoken x2"),
-                ("naive", "naive"),
-            ):
-                result = results[kind]
-                rate = megabytes / float(result["seconds"])
-                print(
-                    f"{megabytes:>6.1f}MB {label:>12} {rate:>8.1f} "
-                    f"{float(result['peak_rss_mb']):>12.0f} {rate / floor:>14.0%}",
-                    flush=True,
-                )
+            if not args.cli_only:
+                results = measure_all(path, args.repeat)
+                _print_rows(megabytes, results, "tiktoken", IN_PROCESS_ROWS)
+            texts = Path(tmp) / "texts.txt"
+            write_texts(path, texts)
+            _print_rows(
+                megabytes, measure_processes(path, texts, args.repeat), "cli_floor", CLI_ROWS
+            )
             path.unlink()
+            texts.unlink()
+
+
+IN_PROCESS_ROWS = (("validator", "validator"), ("tiktoken", "tiktoken x2"), ("naive", "naive"))
+CLI_ROWS = (("cli", "CLI"), ("cli_floor", "CLI floor"))
+
+
+def _print_rows(
+    megabytes: float,
+    results: dict[str, dict[str, object]],
+    baseline: str,
+    rows: tuple[tuple[str, str], ...],
+) -> None:
+    floor = megabytes / float(results[baseline]["seconds"])
+    for kind, label in rows:
+        result = results[kind]
+        rate = megabytes / float(result["seconds"])
+        print(
+            f"{megabytes:>6.1f}MB {label:>12} {rate:>8.1f} "
+            f"{float(result['peak_rss_mb']):>12.0f} {rate / floor:>14.0%}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
