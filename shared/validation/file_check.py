@@ -37,7 +37,6 @@ class FileCheck:
     lines: int = 0
     examples: int = 0
     invalid_lines: int = 0
-    blank_lines: int = 0
     non_blank: bool = False
     messages: int = 0
     tokens: int = 0
@@ -95,7 +94,6 @@ class FileCheck:
             return None
         stripped = raw.strip()
         if not stripped:
-            self.blank_lines += 1
             self.observer.blank_lines.add(line)
             return None
         self.non_blank = True
