@@ -3,9 +3,10 @@
 Loading the encoding is most of a short command line's run, so it is read faster than tiktoken
 reads it (measured on the shared 2-core machine, best of 5 in one run: tiktoken's
 `load_tiktoken_bpe` 0.58 s, `_ranks` 0.29 s; building `tiktoken.Encoding` from the ranks
-takes about 0.4-0.5 s more in either case). Loading it in a background thread while the input
-is read does not help: building the `Encoding` holds the GIL throughout (a Python thread
-counting in a loop meanwhile ran at 5 % of its speed), and the rest of the load is Python too.
+takes about 0.4-0.5 s more in either case). A background thread loading it while the input is
+parsed could not overlap the two: building the `Encoding` holds the GIL throughout (a Python
+thread counting in a loop meanwhile ran at 5 % of its speed), and the rest of the load is
+Python too.
 """
 
 from __future__ import annotations
