@@ -2,7 +2,16 @@
 
 import azure.functions as func
 
-from functions import advance_runs, health, inbox, poison, run_page, runs_api, validate
+from functions import (
+    advance_runs,
+    health,
+    inbox,
+    notifications,
+    poison,
+    run_page,
+    runs_api,
+    validate,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health.bp)
@@ -12,3 +21,4 @@ app.register_functions(advance_runs.bp)
 app.register_functions(poison.bp)
 app.register_functions(runs_api.bp)
 app.register_functions(run_page.bp)
+app.register_functions(notifications.bp)

@@ -34,6 +34,9 @@ def emulator_settings(emulator: object) -> dict[str, str]:
         "AZURE_SUBSCRIPTION_ID": emulator.subscription_id,  # type: ignore[attr-defined]
         "AZURE_RESOURCE_GROUP": emulator.resource_group,  # type: ignore[attr-defined]
         "AZURE_OPENAI_ACCOUNT": emulator.account_name,  # type: ignore[attr-defined]
+        # The emulator's Event Grid stand-in takes the emulator's key (aeg-sas-key).
+        "EVENTGRID_ENDPOINT": f"{emulator.url}/api/events",  # type: ignore[attr-defined]
+        "EVENTGRID_KEY": emulator.api_key,  # type: ignore[attr-defined]
     }
 
 

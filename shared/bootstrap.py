@@ -1,6 +1,7 @@
 """The one place that builds the real adapters, on first use, never at import.
 
     services()                      the process's `Services`, built from os.environ the first time
+    notifier()                      the process's notification `Notifier`, built the same way
     settings()                      the process's `Settings`, read from os.environ the first time
     build_services(settings, cred)  the real adapters for these settings and this credential
     use_services(services)          a `with` block in which services() returns the given ones
@@ -20,7 +21,8 @@ from contextlib import contextmanager
 from azure.core.credentials import TokenCredential
 
 from shared.credentials import app_credential
-from shared.pipeline.services import Services
+from shared.notifications.service import Notifier
+from shared.pipeline.services import Services, utc_now
 from shared.runs.config import RunDefaults
 from shared.runs.plan import RunPolicy
 from shared.runs.retry import RetryPolicy
@@ -30,6 +32,7 @@ __all__ = [
     "Services",
     "build_services",
     "install_services",
+    "notifier",
     "services",
     "settings",
     "use_services",
@@ -45,6 +48,7 @@ CLIENT_RETRIES = 0
 _lock = threading.Lock()
 _current: Services | None = None
 _settings: Settings | None = None
+_notifier: Notifier | None = None
 
 
 def policy_from(settings: Settings) -> RunPolicy:
@@ -119,6 +123,61 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
         max_chat_tokens=settings.max_chat_tokens,
         settings=settings,
     )
+
+
+def build_notifier(settings: Settings, credential: TokenCredential) -> Notifier:
+    """The real notification adapters: the runs table, the delivery queue, the senders."""
+    from azure.data.tables import TableServiceClient
+    from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+    from shared.adapters.delivery_queue import StorageDeliveryQueue
+    from shared.adapters.event_senders import EventGridSender, WebhookSender
+    from shared.adapters.event_table import TableEventStore
+
+    options = settings.notifications
+    # The Functions host reads queue messages as base64 by default.
+    encoding = TextBase64EncodePolicy()
+    if settings.storage_connection:
+        connection = settings.storage_connection
+        tables = TableServiceClient.from_connection_string(connection)
+        queue = QueueClient.from_connection_string(
+            connection, options.queue, message_encode_policy=encoding
+        )
+    else:
+        tables = TableServiceClient(endpoint=settings.table_account_url, credential=credential)
+        queue_url = f"https://{settings.storage_account_name}.queue.core.windows.net"
+        queue = QueueClient(
+            queue_url, options.queue, credential=credential, message_encode_policy=encoding
+        )
+    event_grid = None
+    if options.event_grid_endpoint:
+        from azure.core.credentials import AzureKeyCredential
+        from azure.eventgrid import EventGridPublisherClient
+
+        grid_credential: object = (
+            AzureKeyCredential(options.event_grid_key) if options.event_grid_key else credential
+        )
+        event_grid = EventGridSender(
+            EventGridPublisherClient(options.event_grid_endpoint, grid_credential, retry_total=0)
+        )
+    return Notifier(
+        events=TableEventStore(tables.get_table_client(settings.runs_table)),
+        queue=StorageDeliveryQueue(queue),
+        webhooks=WebhookSender(options),
+        event_grid=event_grid,
+        settings=options,
+        clock=utc_now,
+    )
+
+
+def notifier() -> Notifier:
+    """The notifier of this process: built from the environment on first call, then reused."""
+    global _notifier
+    current_settings = settings()
+    with _lock:
+        if _notifier is None or _notifier.settings is not current_settings.notifications:
+            _notifier = build_notifier(current_settings, app_credential(current_settings))
+        return _notifier
 
 
 def settings() -> Settings:

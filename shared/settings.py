@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from shared.errors import SettingsError
+from shared.notifications.settings import NotificationSettings
 
 T = TypeVar("T")
 
@@ -54,6 +55,7 @@ class Settings:
     retry_base_seconds: float = 30.0
     claim_lease_seconds: float = 300.0
     tick_workers: int = 8
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -119,6 +121,7 @@ class Settings:
             retry_base_seconds=reader.number("RETRY_BASE_SECONDS", float, 30.0),
             claim_lease_seconds=reader.number("CLAIM_LEASE_SECONDS", float, 300.0),
             tick_workers=reader.number("TICK_WORKERS", int, 8),
+            notifications=NotificationSettings.from_env(environ, reader.problems),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
         )
         if reader.problems:

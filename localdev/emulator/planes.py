@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from localdev.emulator import admin, arm, chat, files, jobs_api, models
+from localdev.emulator import admin, arm, chat, eventgrid, files, jobs_api, models
 from localdev.emulator.faults import fault_response, lose_answer
 from localdev.emulator.requestlog import RequestRecord
 from localdev.emulator.store import State
@@ -61,6 +61,8 @@ def data_plane_app(state: State, info: admin.Info) -> App:
         return lose_answer(fault, response) if fault is not None else response
 
     def app(request: Request) -> Response:
+        if eventgrid.handles(request):
+            return _logged(state, "eventgrid", request, eventgrid.handle(state, request))
         if request.path.startswith(admin.PREFIX):
             return admin.handle(state, info, request)
         return _logged(state, "openai", request, serve(request))

@@ -12,6 +12,8 @@ runs ever recorded. Listings read the "list|" range, newest first because the ke
 creation time. A save is conditional on the ETag of the row the record was read from; since
 every save rewrites both rows, a concurrent save from either side makes it fail.
 
+The events a save raises are written in its transaction too (`event_table.outbox_operations`).
+
 Loss curve points live in their own partition "points|<name>": row "n" holds the chunk count, rows
 "000000", "000001", ... hold up to 200 points each as JSON, keeping run rows small.
 """
@@ -31,6 +33,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from shared.adapters.azure_errors import azure_errors, translate
+from shared.adapters.event_table import outbox_operations
 from shared.errors import ConcurrentUpdate, InvalidInput
 from shared.pipeline.protocols import RunPage, RunSummary
 from shared.runs.codec import run_from_dict, run_to_dict
@@ -44,6 +47,7 @@ PARTITION = "runs"
 BODY_CHUNK = 30_000  # characters; a string property holds at most 64 KiB of UTF-16
 POINTS_PER_ROW = 200
 MAX_INVERTED = 10**13 - 1
+MAX_TRANSACTION = 100  # entities in one entity-group transaction (Azurite cannot answer more)
 
 
 class TableRunStore:
@@ -104,6 +108,10 @@ class TableRunStore:
         self._commit(run, operations, f"saving run {run.name!r}")
 
     def _commit(self, run: Run, operations: list[Any], what: str) -> None:
+        # The run's events go in the same transaction (a transactional outbox: see event_table).
+        operations = [*operations, *outbox_operations(run)]
+        if len(operations) > MAX_TRANSACTION:
+            raise InvalidInput(f"{what}: {len(operations)} rows do not fit one transaction")
         try:
             results = self._client().submit_transaction(operations)
         except TableTransactionError as exc:
@@ -114,6 +122,7 @@ class TableRunStore:
         except AzureError as exc:
             raise translate(exc, what) from exc
         etag = results[0]["etag"]
+        run.raised.clear()
         run.version = f"run|{'A' if run.is_active else 'I'}|{etag}"
 
     def active(self) -> Iterator[Run]:

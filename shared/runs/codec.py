@@ -37,6 +37,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
     """The record as JSON-ready data (without its store version)."""
     data = {item.name: _plain(getattr(run, item.name)) for item in fields(run)}
     data.pop("version")
+    data.pop("raised")  # written by the store as outbox rows, not in the record
     data["format"] = FORMAT
     return data
 
@@ -90,6 +91,7 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         failure_reason=data.get("failure_reason"),
         stalled=bool(data.get("stalled", False)),
         cancel_requested=bool(data.get("cancel_requested", False)),
+        event_sequence=int(data.get("event_sequence", 0)),
         version=version,
     )
 

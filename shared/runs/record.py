@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.errors import IllegalTransition
 from shared.runs.config import RunConfig
@@ -46,6 +47,19 @@ JOB_STATES = {
 }
 
 
+@dataclass(frozen=True)
+class RaisedEvent:
+    """Something a receiver hears about: a move to `name` (a state) or another named happening.
+    The store writes it with the record that raised it (a transactional outbox)."""
+
+    sequence: int
+    at: datetime
+    name: str
+    previous_state: RunState | None
+    reason: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Run:
     name: str
@@ -68,14 +82,32 @@ class Run:
     failure_reason: str | None = None
     stalled: bool = False
     cancel_requested: bool = False
+    event_sequence: int = 0
+    """The per-run sequence number of the last event this run raised (the first is 1)."""
     version: str | None = field(default=None, compare=False)
     """The store's concurrency token (an ETag) of the row this record was read from."""
+    raised: list[RaisedEvent] = field(default_factory=list, compare=False, repr=False)
+    """Events raised since the record was read; the store saves them with it, then clears."""
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
         run = cls(name=name, created_at=now, updated_at=now, last_progress_at=now)
         run.timeline.append(TimelineEntry(now, None, S.WAITING_FOR_FILES, "first file arrived"))
+        run.raise_event(S.WAITING_FOR_FILES.value, now, "first file arrived")
         return run
+
+    def raise_event(
+        self,
+        name: str,
+        now: datetime,
+        reason: str,
+        previous: RunState | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Records an event for receivers (see `shared.notifications.events` for the names)."""
+        self.event_sequence += 1
+        event = RaisedEvent(self.event_sequence, now, name, previous, reason, dict(data or {}))
+        self.raised.append(event)
 
     # -- questions -------------------------------------------------------------------------
 
@@ -328,6 +360,7 @@ class Run:
     def _move(self, target: RunState, now: datetime, reason: str) -> None:
         check_transition(self.name, self.state, target)
         self._append(TimelineEntry(now, self.state, target, reason))
+        self.raise_event(target.value, now, reason, previous=self.state)
         self.state = target
         self.stalled = False
         self.last_progress_at = now

@@ -127,6 +127,8 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             "INBOX_CONTAINER": f"inbox-{suffix}",
             "REPORTS_CONTAINER": f"reports-{suffix}",
             "RUNS_TABLE": f"runs{suffix}",
+            "EVENTS_QUEUE": f"events-{suffix}",
+            "EVENTS_TIMER_SCHEDULE": "* * * * * *",
             "RUN_TIMER_SCHEDULE": "* * * * * *",
             "SETTLE_SECONDS": "2",
             "LOCALDEV_HOST_PORT": str(free_port()),

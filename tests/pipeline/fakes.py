@@ -27,7 +27,7 @@ from shared.runs.config import RunDefaults
 from shared.runs.curves import LossPoint
 from shared.runs.facts import Checkpoint, JobEvent
 from shared.runs.plan import RunPolicy
-from shared.runs.record import Run
+from shared.runs.record import RaisedEvent, Run
 from shared.runs.retry import RetryPolicy
 from shared.runs.states import RunState
 
@@ -59,6 +59,8 @@ class FakeRunStore:
         self.faults = Faults()
         self.versions = itertools.count(1)
         self.reads = 0
+        self.events: list[tuple[str, RaisedEvent]] = []
+        """Every event saved with a run (the outbox), in the order saved."""
 
     def find(self, name: str) -> Run | None:
         self.reads += 1
@@ -83,6 +85,8 @@ class FakeRunStore:
     def _write(self, run: Run) -> None:
         version = next(self.versions)
         self.rows[run.name] = (run_to_dict(run), version)
+        self.events += [(run.name, raised) for raised in run.raised]
+        run.raised.clear()
         run.version = str(version)
 
     def active(self) -> Iterator[Run]:

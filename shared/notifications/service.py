@@ -1,0 +1,244 @@
+"""The notification service: hand pending events to the queue, deliver one message, record the
+messages the host gave up on, show and redeliver a run's events.
+
+    sweep(notifier)                  every pending event -> one queue message per endpoint
+    deliver(notifier, message)       one attempt; a retry is a new message with its own delay
+    record_poisoned(notifier, body)  the delivery kept crashing: a recorded dead letter
+    run_events(notifier, run)        each event with its per-endpoint delivery state
+    redeliver(notifier, run, id)     send an event again to each of its endpoints
+
+Delivery is at least once: a crash after the receiver answered and before the answer is recorded
+sends that attempt again. Receivers dedupe on the event id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.errors import ConcurrentUpdate, NotFound
+from shared.notifications.policy import Answer, DeliveryState, Outcome
+from shared.notifications.protocols import (
+    Delivery,
+    DeliveryMessage,
+    DeliveryQueue,
+    EventStore,
+    Sender,
+    StoredEvent,
+)
+from shared.notifications.settings import EVENT_GRID, NotificationSettings
+
+logger = logging.getLogger(__name__)
+# A delivery marked as being sent longer ago than this was interrupted (the host died mid-send).
+SENDING_MARGIN_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Notifier:
+    """Everything the notification service works with (built in `shared.bootstrap`)."""
+
+    events: EventStore
+    queue: DeliveryQueue
+    webhooks: Sender
+    event_grid: Sender | None
+    settings: NotificationSettings
+    clock: Callable[[], datetime]
+
+
+def sweep(notifier: Notifier) -> int:
+    """Hands every pending event to the delivery queue, one message per endpoint that wants it;
+    returns how many events were handed over. Safe to run twice at once: a duplicate message
+    finds its attempt already made and is dropped."""
+    handed = 0
+    for run, sequence in notifier.events.pending():
+        event = notifier.events.event(run, sequence)
+        if event is not None:
+            for endpoint in notifier.settings.targets(event.type):
+                notifier.events.start_delivery(Delivery(run, sequence, endpoint))
+                notifier.queue.send(DeliveryMessage(run, sequence, endpoint, attempt=1))
+        notifier.events.handed_over(run, sequence)
+        handed += 1
+    return handed
+
+
+def deliver(notifier: Notifier, message: DeliveryMessage) -> str:
+    """Makes attempt `message.attempt` of one delivery, unless it was already made; records the
+    outcome and, for a retry, enqueues the next attempt with its delay. Returns what it did."""
+    store, now = notifier.events, notifier.clock()
+    delivery = store.delivery(message.run, message.sequence, message.endpoint)
+    event = store.event(message.run, message.sequence)
+    if delivery is None or event is None:
+        return "dropped: no such delivery"
+    if delivery.attempts >= message.attempt:
+        if not _interrupted(notifier, delivery, message.attempt, now):
+            if delivery.sending_since is not None and not delivery.state.final:
+                # Another worker is sending this attempt now: look again once it must be done.
+                notifier.queue.send(message, delay_seconds=_sending_lease(notifier))
+                return "deferred: being sent elsewhere"
+            return "dropped: attempt already made"
+    elif delivery.state.final:
+        return "dropped: delivery already ended"
+    try:
+        claimed = store.save_delivery(
+            replace(delivery, attempts=message.attempt, sending_since=now, updated_at=now)
+        )
+    except ConcurrentUpdate:
+        notifier.queue.send(message, delay_seconds=1)
+        return "deferred: claimed concurrently"
+    outcome = _attempt(notifier, event, message.endpoint, message.attempt, now)
+    if outcome.state is DeliveryState.RETRYING and outcome.next_attempt_at is not None:
+        # Enqueue first: a crash before the save below leaves a claimed attempt whose next
+        # message still comes, never a delivery that waits for a message that never comes.
+        delay = (outcome.next_attempt_at - now).total_seconds()
+        next_message = replace(message, attempt=message.attempt + 1)
+        notifier.queue.send(next_message, delay_seconds=delay)
+    store.save_delivery(_recorded(claimed, outcome, notifier.clock()))
+    if outcome.state is DeliveryState.FAILED:
+        logger.warning(
+            "Dead letter: event %s of run %s to %s: %s",
+            message.sequence, message.run, message.endpoint, outcome.detail,
+        )  # fmt: skip
+    return f"{outcome.state.value}: {outcome.detail}"
+
+
+def record_poisoned(notifier: Notifier, body: Any) -> str:
+    """The host gave up on a delivery message (the function kept failing): the delivery ends as
+    a recorded dead letter, never silently dropped."""
+    message = message_from(body)
+    if message is None:
+        return "ignored: not a delivery message"
+    delivery = notifier.events.delivery(message.run, message.sequence, message.endpoint)
+    if delivery is None or delivery.state.final:
+        return "ignored: no open delivery"
+    now = notifier.clock()
+    failed = replace(
+        delivery,
+        state=DeliveryState.FAILED,
+        last_error=f"attempt {message.attempt} kept failing inside Tunedrop; see the host log",
+        next_attempt_at=None,
+        sending_since=None,
+        updated_at=now,
+    )
+    notifier.events.save_delivery(failed)
+    logger.error("Dead letter (poison): %s", message)
+    return "dead letter recorded"
+
+
+def run_events(notifier: Notifier, run: str) -> list[dict[str, Any]]:
+    """Each event of the run (by sequence) with its delivery to each endpoint."""
+    deliveries: dict[int, list[Delivery]] = {}
+    for delivery in notifier.events.deliveries(run):
+        deliveries.setdefault(delivery.sequence, []).append(delivery)
+    return [
+        {
+            "id": event.id,
+            "type": event.type,
+            "sequence": event.sequence,
+            "time": event.payload.get("time"),
+            "payload": event.payload,
+            "deliveries": [_delivery_view(item) for item in deliveries.get(event.sequence, [])],
+        }
+        for event in notifier.events.events(run)
+    ]
+
+
+def redeliver(notifier: Notifier, run: str, event_id: str) -> dict[str, Any]:
+    """Sends the event again to every endpoint that wants it now, whatever happened before."""
+    event = next((item for item in notifier.events.events(run) if item.id == event_id), None)
+    if event is None:
+        raise NotFound(f"run {run!r} has no event {event_id!r}.")
+    now = notifier.clock()
+    for endpoint in notifier.settings.targets(event.type):
+        notifier.events.start_delivery(Delivery(run, event.sequence, endpoint))
+        delivery = notifier.events.delivery(run, event.sequence, endpoint)
+        if delivery is None:
+            continue
+        again = replace(
+            delivery,
+            state=DeliveryState.PENDING,
+            next_attempt_at=now,
+            sending_since=None,
+            updated_at=now,
+        )
+        notifier.events.save_delivery(again)
+        notifier.queue.send(DeliveryMessage(run, event.sequence, endpoint, delivery.attempts + 1))
+    view = next(item for item in run_events(notifier, run) if item["id"] == event_id)
+    return view
+
+
+def message_from(body: Any) -> DeliveryMessage | None:
+    """The delivery message in a queue body, or None for anything else."""
+    if not isinstance(body, dict):
+        return None
+    run, sequence = body.get("run"), body.get("sequence")
+    endpoint, attempt = body.get("endpoint"), body.get("attempt")
+    if not (isinstance(run, str) and isinstance(endpoint, str)):
+        return None
+    if not (isinstance(sequence, int) and isinstance(attempt, int)) or attempt < 1:
+        return None
+    return DeliveryMessage(run, sequence, endpoint, attempt)
+
+
+def _attempt(
+    notifier: Notifier, event: StoredEvent, endpoint: str, attempt: int, now: datetime
+) -> Outcome:
+    policy = notifier.settings.policy
+    if endpoint == EVENT_GRID:
+        if notifier.event_grid is None:
+            return Outcome(DeliveryState.FAILED, detail="Event Grid is no longer configured")
+        return policy.outcome(attempt, notifier.event_grid.send(endpoint, event), now)
+    hook = notifier.settings.webhook(endpoint)
+    if hook is None:
+        return Outcome(DeliveryState.FAILED, detail=f"endpoint {endpoint!r} is not configured")
+    if not hook.wants(event.type):
+        return Outcome(DeliveryState.FAILED, detail=f"endpoint {endpoint!r} no longer wants it")
+    disabled = notifier.events.disabled(endpoint, hook.url)
+    if disabled:
+        return Outcome(DeliveryState.FAILED, detail=f"endpoint disabled: {disabled}")
+    answer: Answer = notifier.webhooks.send(endpoint, event)
+    outcome = policy.outcome(attempt, answer, now)
+    if outcome.disable_endpoint:
+        notifier.events.disable(endpoint, hook.url, f"answered 410 Gone at {now:%Y-%m-%d %H:%M}")
+    return outcome
+
+
+def _recorded(claimed: Delivery, outcome: Outcome, now: datetime) -> Delivery:
+    return replace(
+        claimed,
+        state=outcome.state,
+        last_status=outcome.status,
+        last_error=None if outcome.state is DeliveryState.DELIVERED else outcome.detail,
+        next_attempt_at=outcome.next_attempt_at,
+        sending_since=None,
+        updated_at=now,
+    )
+
+
+def _interrupted(notifier: Notifier, delivery: Delivery, attempt: int, now: datetime) -> bool:
+    """True when this attempt was claimed by a worker that died while sending it."""
+    if delivery.attempts != attempt or delivery.sending_since is None or delivery.state.final:
+        return False
+    return now - delivery.sending_since > timedelta(seconds=_sending_lease(notifier))
+
+
+def _sending_lease(notifier: Notifier) -> float:
+    return notifier.settings.policy.timeout_seconds * 2 + SENDING_MARGIN_SECONDS
+
+
+def _delivery_view(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "endpoint": delivery.endpoint,
+        "state": delivery.state.value,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": _iso(delivery.next_attempt_at),
+        "updated_at": _iso(delivery.updated_at),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
