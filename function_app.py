@@ -7,6 +7,7 @@ from functions import (
     health,
     inbox,
     notifications,
+    openapi,
     poison,
     run_page,
     runs_api,
@@ -22,3 +23,4 @@ app.register_functions(poison.bp)
 app.register_functions(runs_api.bp)
 app.register_functions(run_page.bp)
 app.register_functions(notifications.bp)
+app.register_functions(openapi.bp)

@@ -48,6 +48,27 @@ EXPECTED = {
         "schedule": "%RUN_TIMER_SCHEDULE%",
         "runOnStartup": False,
     },
+    "send_pending_events": {
+        "type": "timerTrigger",
+        "schedule": "%EVENTS_TIMER_SCHEDULE%",
+        "runOnStartup": False,
+    },
+    "deliver_event": {
+        "type": "queueTrigger",
+        "queueName": "%EVENTS_QUEUE%",
+        "connection": "AzureWebJobsStorage",
+    },
+    "record_dead_event": {
+        "type": "queueTrigger",
+        "queueName": "%EVENTS_QUEUE%-poison",
+        "connection": "AzureWebJobsStorage",
+    },
+    "openapi": {
+        "type": "httpTrigger",
+        "route": "openapi.json",
+        "methods": ["GET"],
+        "authLevel": "ANONYMOUS",
+    },
 }
 
 
@@ -61,6 +82,8 @@ HTTP_API = {
     "chat_with_run": ("runs/{run}/chat", "POST"),
     "loss_chart": ("runs/{run}/loss.svg", "GET"),
     "run_page": ("runs/{run}/view", "GET"),
+    "list_run_events": ("runs/{run}/events", "GET"),
+    "redeliver_run_event": ("runs/{run}/events/{id}/redeliver", "POST"),
 }
 EXPECTED.update(
     {
@@ -81,13 +104,13 @@ def test_function_declares_its_trigger(name: str) -> None:
         assert trigger[key] == value, f"{name}: {key}"
 
 
-def test_every_http_function_except_health_needs_a_function_key() -> None:
+def test_every_http_function_except_health_and_the_api_document_needs_a_function_key() -> None:
     open_routes = [
         name
         for name, trigger in declared().items()
         if trigger["type"] == "httpTrigger" and trigger["authLevel"] != "FUNCTION"
     ]
-    assert open_routes == ["health"]
+    assert sorted(open_routes) == ["health", "openapi"]
 
 
 def test_blob_trigger_takes_an_sdk_blob_client_so_files_are_streamed() -> None:

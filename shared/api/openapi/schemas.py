@@ -1,0 +1,241 @@
+"""The JSON Schemas (2020-12, as OpenAPI 3.1 uses) of Tunedrop's bodies and answers.
+
+They describe what `shared.api.views`, `shared.api.chat`, `shared.health`, the validation report
+and `shared.notifications.service` produce; `tests/api/test_openapi.py` checks them against real
+answers and schemathesis checks them against the live host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.notifications.policy import DeliveryState
+from shared.runs.states import RunState
+
+Schema = dict[str, Any]
+
+RUN_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+EVENT_ID_PATTERN = "^evt_[0-9a-f]{32}$"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+STRING: Schema = {"type": "string"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+NTIME = nullable(TIME)
+NSTRING = nullable(STRING)
+INTEGER: Schema = {"type": "integer"}
+NINTEGER = nullable(INTEGER)
+NUMBER: Schema = {"type": "number"}
+NNUMBER = nullable(NUMBER)
+BOOLEAN: Schema = {"type": "boolean"}
+STATE: Schema = {"type": "string", "enum": [state.value for state in RunState]}
+AUTO_OR_NUMBER: Schema = {"anyOf": [NUMBER, {"const": "auto"}, {"type": "null"}]}
+
+VERDICT = obj(
+    ("overfitting", "reason"),
+    overfitting=BOOLEAN,
+    reason=STRING,
+    final_valid_train_ratio=NNUMBER,
+    best_valid_step=NINTEGER,
+)
+
+SCHEMAS: dict[str, Schema] = {
+    "Problem": obj(
+        ("type", "title", "status", "detail"),
+        type=STRING,
+        title=STRING,
+        status=INTEGER,
+        detail=STRING,
+    ),
+    "Health": obj(
+        ("status", "version", "checks"),
+        status={"type": "string", "enum": ["ok", "unhealthy"]},
+        version=STRING,
+        checks={"type": "object", "additionalProperties": STRING},
+        problem=STRING,
+    ),
+    "ValidationReport": obj(
+        ("valid", "errors", "warnings", "stats"),
+        valid=BOOLEAN,
+        errors={
+            "type": "array",
+            "items": obj(("code", "message"), file=STRING, line=NINTEGER, code=STRING,
+                         message=STRING),
+        },  # fmt: skip
+        warnings={
+            "type": "array",
+            "items": obj(("code", "message"), file=STRING, code=STRING, message=STRING,
+                         lines={"type": "array", "items": INTEGER}),
+        },  # fmt: skip
+        stats={"type": "object"},
+        errors_omitted=INTEGER,
+    ),
+    "RunLinks": {"type": "object", "additionalProperties": STRING, "required": ["self"]},
+    "RunSummary": obj(
+        ("name", "state", "stalled", "created_at", "updated_at", "links"),
+        name=STRING,
+        state=STATE,
+        stalled=BOOLEAN,
+        created_at=TIME,
+        updated_at=TIME,
+        fine_tuned_model=NSTRING,
+        deployment=NSTRING,
+        links=ref("RunLinks"),
+    ),
+    "RunPage": obj(
+        ("runs", "continuation"),
+        runs={"type": "array", "items": ref("RunSummary")},
+        continuation=NSTRING,
+    ),
+    "Verdict": VERDICT,
+    "Run": obj(
+        ("name", "state", "stalled", "cancel_requested", "created_at", "updated_at", "timeline",
+         "files", "config", "job", "deployment", "links"),
+        name=STRING,
+        state=STATE,
+        stalled=BOOLEAN,
+        cancel_requested=BOOLEAN,
+        failure_reason=NSTRING,
+        created_at=TIME,
+        updated_at=TIME,
+        last_progress_at=TIME,
+        timeline={
+            "type": "array",
+            "items": obj(("at", "from", "to", "reason"), at=TIME, to=STATE, reason=STRING,
+                         **{"from": nullable(STATE)}),
+        },
+        files={
+            "type": "object",
+            "additionalProperties": obj(("valid", "summary"), valid=BOOLEAN, summary=STRING,
+                                        checked_at=TIME, report=STRING, report_url=NSTRING),
+        },
+        ignored_changes={"type": "array", "items": obj(at=TIME, file=STRING, reason=STRING)},
+        uploads={
+            "type": "object",
+            "additionalProperties": obj(file_id=STRING, status=STRING, error=NSTRING),
+        },
+        config=nullable(obj(
+            model=STRING, suffix=NSTRING, seed=NINTEGER,
+            hyperparameters=obj(n_epochs=AUTO_OR_NUMBER, batch_size=AUTO_OR_NUMBER,
+                                learning_rate_multiplier=AUTO_OR_NUMBER),
+            deploy=obj(enabled=BOOLEAN, name=NSTRING, sku=STRING, capacity=INTEGER,
+                       ttl_hours=NUMBER),
+        )),
+        job=nullable(obj(
+            ("id", "status"), id=STRING, status=STRING, created_at=NTIME,
+            fine_tuned_model=NSTRING, trained_tokens=NINTEGER, error=NSTRING,
+            events={"type": "array", "items": obj(at=TIME, level=STRING, message=STRING)},
+            checkpoints={"type": "array", "items": obj(step=INTEGER, model=STRING,
+                                                       metrics={"type": "object"})},
+        )),
+        trained_tokens=NINTEGER,
+        cost_estimate_usd=NNUMBER,
+        metrics=nullable({"type": "object"}),
+        overfitting=nullable(ref("Verdict")),
+        deployment=nullable(obj(
+            ("name", "state"), name=STRING, state=STRING, model=NSTRING, sku=STRING,
+            capacity=INTEGER, ttl_hours=NUMBER, requested_at=NTIME, serving_at=NTIME,
+            expires_at=NTIME, deleted_at=NTIME, teardown_requested=BOOLEAN,
+            created_by_tunedrop=BOOLEAN,
+        )),
+        retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME,
+                           last_error=STRING)),
+        links=ref("RunLinks"),
+    ),  # fmt: skip
+    "Metrics": obj(
+        ("run", "state", "points", "epoch_steps"),
+        run=STRING,
+        state=STATE,
+        points={"type": "array", "items": obj(("step",), step=INTEGER)},
+        epoch_steps={"type": "array", "items": INTEGER},
+        summary=nullable({"type": "object"}),
+        overfitting=nullable(ref("Verdict")),
+    ),
+    "DeployRequest": obj(
+        name={"type": "string", "pattern": "^[A-Za-z0-9._-]{2,64}$"},
+        sku={"type": "string", "enum": ["Standard", "GlobalStandard", "DeveloperTier"]},
+        capacity={"type": "integer", "minimum": 1, "maximum": 1000},
+        ttl_hours={"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
+    )
+    | {"additionalProperties": False},
+    "ChatRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "message": {"type": "string", "minLength": 1},
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "items": obj(("role", "content"), content=STRING,
+                             role={"type": "string", "enum": ["system", "user", "assistant"]}),
+            },  # fmt: skip
+            "compare": BOOLEAN,
+            "max_tokens": {"type": "integer", "minimum": 1},
+        },
+    },
+    "ChatAnswer": obj(
+        ("reply", "model", "deployment", "usage"),
+        reply=STRING,
+        model=STRING,
+        deployment=STRING,
+        usage={"type": "object", "additionalProperties": INTEGER},
+        base_reply=NSTRING,
+        base_model=NSTRING,
+    ),
+    "Delivery": obj(
+        ("endpoint", "state", "attempts", "last_status", "next_attempt_at"),
+        endpoint=STRING,
+        state={"type": "string", "enum": [state.value for state in DeliveryState]},
+        attempts=INTEGER,
+        last_status=NINTEGER,
+        last_error=NSTRING,
+        next_attempt_at=NTIME,
+        updated_at=NTIME,
+    ),
+    "EventData": obj(
+        ("run", "state", "previous_state", "sequence", "reason"),
+        run=STRING,
+        state=STATE,
+        previous_state=nullable(STATE),
+        sequence={"type": "integer", "minimum": 1},
+        reason=STRING,
+        fine_tuned_model=NSTRING,
+        failure_reason=NSTRING,
+        deployment=obj(("name", "model", "expires_at"), name=STRING, model=NSTRING,
+                       expires_at=NTIME),
+    ),  # fmt: skip
+    "Event": obj(
+        ("id", "type", "time", "data"),
+        id={"type": "string", "pattern": EVENT_ID_PATTERN},
+        type={"type": "string", "pattern": "^tunedrop\\.run\\."},
+        time=TIME,
+        data=ref("EventData"),
+    ),
+    "RunEvent": obj(
+        ("id", "type", "sequence", "time", "payload", "deliveries"),
+        id={"type": "string", "pattern": EVENT_ID_PATTERN},
+        type=STRING,
+        sequence=INTEGER,
+        time=TIME,
+        payload=ref("Event"),
+        deliveries={"type": "array", "items": ref("Delivery")},
+    ),
+    "RunEvents": obj(
+        ("run", "events"), run=STRING, events={"type": "array", "items": ref("RunEvent")}
+    ),
+    "OpenApiDocument": obj(("openapi", "info", "paths"), openapi=STRING),
+}
