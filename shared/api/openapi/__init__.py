@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the whole HTTP API, served at `GET /api/openapi.json`.
 
-    paths.py     every route and its operations (add a route here)
-    schemas.py   the bodies and answers
-    webhooks     the events Tunedrop sends, one per type of `shared.notifications.events`
+paths.py     every route and its operations (add a route here)
+schemas.py   the bodies and answers
+webhooks     the events Tunedrop sends, one per type of `shared.notifications.events`
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def openapi_document(server_url: str = API_PREFIX) -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "security": [{"functionKey": []}, {"functionKeyQuery": []}],
         "paths": {f"/{route}": operations for route, operations in PATHS.items()},
-        "webhooks": {event_type: _webhook(event_type, meaning) for event_type, meaning in
-                     EVENT_TYPES.items()},  # fmt: skip
+        "webhooks": {
+            event_type: _webhook(event_type, meaning) for event_type, meaning in EVENT_TYPES.items()
+        },
         "components": {
             "schemas": SCHEMAS,
             "responses": _responses(),
@@ -68,10 +69,15 @@ def _webhook(event_type: str, meaning: str) -> dict[str, Any]:
             "signed per Standard Webhooks; answer 2xx within the timeout. 410 disables the "
             "endpoint; anything else is retried with backoff, honouring Retry-After.",
             "parameters": [
-                {"name": name, "in": "header", "required": True, "description": text,
-                 "schema": {"type": "string"}}
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": True,
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
                 for name, text in SIGNATURE_HEADERS.items()
-            ],  # fmt: skip
+            ],
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": ref("Event")}},

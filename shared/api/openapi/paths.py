@@ -41,8 +41,12 @@ EVENT_ID: dict[str, Any] = {
 
 
 def json_body(schema: dict[str, Any], status: int = 200, description: str = "OK") -> Operation:
-    return {str(status): {"description": description, "content": {"application/json": {
-        "schema": schema}}}}  # fmt: skip
+    return {
+        str(status): {
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
 
 
 def operation(
@@ -87,44 +91,80 @@ RUN_202 = {
 PATHS: dict[str, dict[str, Operation]] = {
     "health": {
         "get": operation(
-            "health", "Version, and whether storage and Azure OpenAI answer",
-            {**json_body(ref("Health")), "503": {"description": "A dependency is down",
-             "content": {"application/json": {"schema": ref("Health")}}}},
-            problems=(), anonymous=True,
+            "health",
+            "Version, and whether storage and Azure OpenAI answer",
+            {
+                **json_body(ref("Health")),
+                "503": {
+                    "description": "A dependency is down",
+                    "content": {"application/json": {"schema": ref("Health")}},
+                },
+            },
+            problems=(),
+            anonymous=True,
         )
     },
     "openapi.json": {
         "get": operation(
-            "openapi", "This document", json_body(ref("OpenApiDocument")), problems=(),
+            "openapi",
+            "This document",
+            json_body(ref("OpenApiDocument")),
+            problems=(),
             anonymous=True,
         )
     },
     "validate": {
         "post": operation(
-            "validate", "The validation report of a JSONL body (status 200 valid or not)",
-            json_body(ref("ValidationReport")), (400, 413),
+            "validate",
+            "The validation report of a JSONL body (status 200 valid or not)",
+            json_body(ref("ValidationReport")),
+            (400, 413),
             parameters=[
-                {"name": "model", "in": "query", "schema": {"type": "string"},
-                 "description": "A fine-tunable base model (default DEFAULT_MODEL)"},
-                {"name": "epochs", "in": "query", "schema": {"type": "string",
-                 "pattern": "^(auto|[1-9]|[1-4][0-9]|50)$"}, "description": "1-50 or auto"},
+                {
+                    "name": "model",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "A fine-tunable base model (default DEFAULT_MODEL)",
+                },
+                {
+                    "name": "epochs",
+                    "in": "query",
+                    "schema": {"type": "string", "pattern": "^(auto|[1-9]|[1-4][0-9]|50)$"},
+                    "description": "1-50 or auto",
+                },
             ],
-            body={"required": True, "content": {
-                "application/x-ndjson": {"schema": {"type": "string"}},
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            }},
+            body={
+                "required": True,
+                "content": {
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
         )
     },
     "runs": {
         "get": operation(
-            "list_runs", "Runs, newest first", json_body(ref("RunPage")), (400,),
+            "list_runs",
+            "Runs, newest first",
+            json_body(ref("RunPage")),
+            (400,),
             parameters=[
-                {"name": "state", "in": "query",
-                 "schema": {"type": "string", "enum": [s.value for s in RunState]}},
-                {"name": "page_size", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
-                {"name": "continuation", "in": "query", "schema": {"type": "string"},
-                 "description": "The `continuation` of the previous page, unchanged"},
+                {
+                    "name": "state",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": [s.value for s in RunState]},
+                },
+                {
+                    "name": "page_size",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                },
+                {
+                    "name": "continuation",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "The `continuation` of the previous page, unchanged",
+                },
             ],
         )
     },
@@ -133,63 +173,93 @@ PATHS: dict[str, dict[str, Operation]] = {
     },
     "runs/{run}/metrics": {
         "get": operation(
-            "get_run_metrics", "Per-step loss, epoch ends and the overfitting verdict",
-            json_body(ref("Metrics")), parameters=[RUN],
+            "get_run_metrics",
+            "Per-step loss, epoch ends and the overfitting verdict",
+            json_body(ref("Metrics")),
+            parameters=[RUN],
         )
     },
     "runs/{run}/loss.svg": {
         "get": operation(
-            "loss_chart", "The loss chart",
-            {"200": {"description": "SVG", "content": {"image/svg+xml": {
-                "schema": {"type": "string"}}}}},
+            "loss_chart",
+            "The loss chart",
+            {
+                "200": {
+                    "description": "SVG",
+                    "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                }
+            },
             parameters=[RUN],
         )
     },
     "runs/{run}/view": {
         "get": operation(
-            "run_page", "The run page for a person (HTML with a chat box)",
-            {"200": {"description": "HTML", "content": {"text/html": {
-                "schema": {"type": "string"}}}}},
+            "run_page",
+            "The run page for a person (HTML with a chat box)",
+            {
+                "200": {
+                    "description": "HTML",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
             parameters=[RUN],
         )
     },
     "runs/{run}/deploy": {
         "post": operation(
-            "deploy_run", "Deploy (or redeploy) the run's fine-tuned model; idempotent",
-            RUN_202, (400, 404, 409, 413), parameters=[RUN], body=optional_json("DeployRequest"),
+            "deploy_run",
+            "Deploy (or redeploy) the run's fine-tuned model; idempotent",
+            RUN_202,
+            (400, 404, 409, 413),
+            parameters=[RUN],
+            body=optional_json("DeployRequest"),
         )
     },
     "runs/{run}/deployment": {
         "delete": operation(
-            "tear_down_deployment", "Delete the run's deployment now; idempotent",
-            RUN_202, (400, 404, 409), parameters=[RUN],
+            "tear_down_deployment",
+            "Delete the run's deployment now; idempotent",
+            RUN_202,
+            (400, 404, 409),
+            parameters=[RUN],
         )
     },
     "runs/{run}/cancel": {
         "post": operation(
-            "cancel_run", "Cancel a run that has not finished training",
+            "cancel_run",
+            "Cancel a run that has not finished training",
             {**json_body(ref("Run"), 200, "Cancelled at once"), **RUN_202},
-            (400, 404, 409, 413), parameters=[RUN],
+            (400, 404, 409, 413),
+            parameters=[RUN],
         )
     },
     "runs/{run}/chat": {
         "post": operation(
-            "chat_with_run", "Chat with the run's deployed model (optionally beside the base)",
-            json_body(ref("ChatAnswer")), (400, 404, 409, 413, 502, 503), parameters=[RUN],
-            body={"required": True, "content": {"application/json": {
-                "schema": ref("ChatRequest")}}},
+            "chat_with_run",
+            "Chat with the run's deployed model (optionally beside the base)",
+            json_body(ref("ChatAnswer")),
+            (400, 404, 409, 413, 502, 503),
+            parameters=[RUN],
+            body={
+                "required": True,
+                "content": {"application/json": {"schema": ref("ChatRequest")}},
+            },
         )
     },
     "runs/{run}/events": {
         "get": operation(
-            "list_run_events", "The run's events, each with its delivery to each endpoint",
-            json_body(ref("RunEvents")), parameters=[RUN],
+            "list_run_events",
+            "The run's events, each with its delivery to each endpoint",
+            json_body(ref("RunEvents")),
+            parameters=[RUN],
         )
     },
     "runs/{run}/events/{id}/redeliver": {
         "post": operation(
-            "redeliver_run_event", "Send an event again to every endpoint that wants it",
-            json_body(ref("RunEvent"), 202, "Accepted: queued again"), parameters=[RUN, EVENT_ID],
+            "redeliver_run_event",
+            "Send an event again to every endpoint that wants it",
+            json_body(ref("RunEvent"), 202, "Accepted: queued again"),
+            parameters=[RUN, EVENT_ID],
         )
     },
-}  # fmt: skip
+}

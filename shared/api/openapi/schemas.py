@@ -73,14 +73,20 @@ SCHEMAS: dict[str, Schema] = {
         valid=BOOLEAN,
         errors={
             "type": "array",
-            "items": obj(("code", "message"), file=STRING, line=NINTEGER, code=STRING,
-                         message=STRING),
-        },  # fmt: skip
+            "items": obj(
+                ("code", "message"), file=STRING, line=NINTEGER, code=STRING, message=STRING
+            ),
+        },
         warnings={
             "type": "array",
-            "items": obj(("code", "message"), file=STRING, code=STRING, message=STRING,
-                         lines={"type": "array", "items": INTEGER}),
-        },  # fmt: skip
+            "items": obj(
+                ("code", "message"),
+                file=STRING,
+                code=STRING,
+                message=STRING,
+                lines={"type": "array", "items": INTEGER},
+            ),
+        },
         stats={"type": "object"},
         errors_omitted=INTEGER,
     ),
@@ -103,8 +109,20 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Verdict": VERDICT,
     "Run": obj(
-        ("name", "state", "stalled", "cancel_requested", "created_at", "updated_at", "timeline",
-         "files", "config", "job", "deployment", "links"),
+        (
+            "name",
+            "state",
+            "stalled",
+            "cancel_requested",
+            "created_at",
+            "updated_at",
+            "timeline",
+            "files",
+            "config",
+            "job",
+            "deployment",
+            "links",
+        ),
         name=STRING,
         state=STATE,
         stalled=BOOLEAN,
@@ -115,47 +133,85 @@ SCHEMAS: dict[str, Schema] = {
         last_progress_at=TIME,
         timeline={
             "type": "array",
-            "items": obj(("at", "from", "to", "reason"), at=TIME, to=STATE, reason=STRING,
-                         **{"from": nullable(STATE)}),
+            "items": obj(
+                ("at", "from", "to", "reason"),
+                at=TIME,
+                to=STATE,
+                reason=STRING,
+                **{"from": nullable(STATE)},
+            ),
         },
         files={
             "type": "object",
-            "additionalProperties": obj(("valid", "summary"), valid=BOOLEAN, summary=STRING,
-                                        checked_at=TIME, report=STRING, report_url=NSTRING),
+            "additionalProperties": obj(
+                ("valid", "summary"),
+                valid=BOOLEAN,
+                summary=STRING,
+                checked_at=TIME,
+                report=STRING,
+                report_url=NSTRING,
+            ),
         },
         ignored_changes={"type": "array", "items": obj(at=TIME, file=STRING, reason=STRING)},
         uploads={
             "type": "object",
             "additionalProperties": obj(file_id=STRING, status=STRING, error=NSTRING),
         },
-        config=nullable(obj(
-            model=STRING, suffix=NSTRING, seed=NINTEGER,
-            hyperparameters=obj(n_epochs=AUTO_OR_NUMBER, batch_size=AUTO_OR_NUMBER,
-                                learning_rate_multiplier=AUTO_OR_NUMBER),
-            deploy=obj(enabled=BOOLEAN, name=NSTRING, sku=STRING, capacity=INTEGER,
-                       ttl_hours=NUMBER),
-        )),
-        job=nullable(obj(
-            ("id", "status"), id=STRING, status=STRING, created_at=NTIME,
-            fine_tuned_model=NSTRING, trained_tokens=NINTEGER, error=NSTRING,
-            events={"type": "array", "items": obj(at=TIME, level=STRING, message=STRING)},
-            checkpoints={"type": "array", "items": obj(step=INTEGER, model=STRING,
-                                                       metrics={"type": "object"})},
-        )),
+        config=nullable(
+            obj(
+                model=STRING,
+                suffix=NSTRING,
+                seed=NINTEGER,
+                hyperparameters=obj(
+                    n_epochs=AUTO_OR_NUMBER,
+                    batch_size=AUTO_OR_NUMBER,
+                    learning_rate_multiplier=AUTO_OR_NUMBER,
+                ),
+                deploy=obj(
+                    enabled=BOOLEAN, name=NSTRING, sku=STRING, capacity=INTEGER, ttl_hours=NUMBER
+                ),
+            )
+        ),
+        job=nullable(
+            obj(
+                ("id", "status"),
+                id=STRING,
+                status=STRING,
+                created_at=NTIME,
+                fine_tuned_model=NSTRING,
+                trained_tokens=NINTEGER,
+                error=NSTRING,
+                events={"type": "array", "items": obj(at=TIME, level=STRING, message=STRING)},
+                checkpoints={
+                    "type": "array",
+                    "items": obj(step=INTEGER, model=STRING, metrics={"type": "object"}),
+                },
+            )
+        ),
         trained_tokens=NINTEGER,
         cost_estimate_usd=NNUMBER,
         metrics=nullable({"type": "object"}),
         overfitting=nullable(ref("Verdict")),
-        deployment=nullable(obj(
-            ("name", "state"), name=STRING, state=STRING, model=NSTRING, sku=STRING,
-            capacity=INTEGER, ttl_hours=NUMBER, requested_at=NTIME, serving_at=NTIME,
-            expires_at=NTIME, deleted_at=NTIME, teardown_requested=BOOLEAN,
-            created_by_tunedrop=BOOLEAN,
-        )),
-        retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME,
-                           last_error=STRING)),
+        deployment=nullable(
+            obj(
+                ("name", "state"),
+                name=STRING,
+                state=STRING,
+                model=NSTRING,
+                sku=STRING,
+                capacity=INTEGER,
+                ttl_hours=NUMBER,
+                requested_at=NTIME,
+                serving_at=NTIME,
+                expires_at=NTIME,
+                deleted_at=NTIME,
+                teardown_requested=BOOLEAN,
+                created_by_tunedrop=BOOLEAN,
+            )
+        ),
+        retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
         links=ref("RunLinks"),
-    ),  # fmt: skip
+    ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),
         run=STRING,
@@ -180,9 +236,12 @@ SCHEMAS: dict[str, Schema] = {
             "messages": {
                 "type": "array",
                 "minItems": 1,
-                "items": obj(("role", "content"), content=STRING,
-                             role={"type": "string", "enum": ["system", "user", "assistant"]}),
-            },  # fmt: skip
+                "items": obj(
+                    ("role", "content"),
+                    content=STRING,
+                    role={"type": "string", "enum": ["system", "user", "assistant"]},
+                ),
+            },
             "compare": BOOLEAN,
             "max_tokens": {"type": "integer", "minimum": 1},
         },
@@ -215,9 +274,10 @@ SCHEMAS: dict[str, Schema] = {
         reason=STRING,
         fine_tuned_model=NSTRING,
         failure_reason=NSTRING,
-        deployment=obj(("name", "model", "expires_at"), name=STRING, model=NSTRING,
-                       expires_at=NTIME),
-    ),  # fmt: skip
+        deployment=obj(
+            ("name", "model", "expires_at"), name=STRING, model=NSTRING, expires_at=NTIME
+        ),
+    ),
     "Event": obj(
         ("id", "type", "time", "data"),
         id={"type": "string", "pattern": EVENT_ID_PATTERN},
