@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
@@ -54,19 +55,26 @@ class HttpFunctionServer(ThreadingHTTPServer):
 
     def find(self, method: str, path: str) -> tuple[HttpFunction, dict[str, str]] | int:
         """The function and route values for a request, or the status to answer instead."""
+        found = self.allowed(method, path)
+        return found if not isinstance(found, frozenset) else (405 if found else 404)
+
+    def allowed(
+        self, method: str, path: str
+    ) -> tuple[HttpFunction, dict[str, str]] | frozenset[str]:
+        """The function and route values for a request, or the methods its path takes."""
         prefix = f"/{self.route_prefix}/" if self.route_prefix else "/"
         if not path.startswith(prefix):
-            return 404
+            return frozenset()
         relative = path[len(prefix) :]
-        allowed = False
+        methods: set[str] = set()
         for template, function in self.functions:
             values = template.match(relative)
             if values is None:
                 continue
             if method in function.methods:
                 return function, values
-            allowed = True
-        return 405 if allowed else 404
+            methods |= function.methods
+        return frozenset(methods)
 
     def authorized(
         self, function: HttpFunction, headers: dict[str, str], query: dict[str, str]
@@ -91,9 +99,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        found = self.server.find(self.command, url.path)
-        if isinstance(found, int):
-            self._send_status(found)
+        found = self.server.allowed(self.command, url.path)
+        if isinstance(found, frozenset):
+            # 405 names the methods the path takes (RFC 9110), as the real host does.
+            allow = {"Allow": ", ".join(sorted(found))} if found else {}
+            self._send_response(func.HttpResponse(status_code=405 if found else 404, headers=allow))
             return
         function, route_params = found
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -119,6 +129,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send_response(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) is routed too: a route answers 405 for a method
+        # it does not take, as the real host does, where http.server would answer 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def _send_status(self, status: int) -> None:
         self._send_response(func.HttpResponse(status_code=status))

@@ -129,7 +129,7 @@ PATHS: dict[str, dict[str, Operation]] = {
                 {
                     "name": "epochs",
                     "in": "query",
-                    "schema": {"type": "string", "pattern": "^(auto|[1-9]|[1-4][0-9]|50)$"},
+                    "schema": {"type": "string", "pattern": "^(|auto|[1-9]|[1-4][0-9]|50)$"},
                     "description": "1-50 or auto",
                 },
             ],

@@ -34,6 +34,8 @@ def obj(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
 
 
 STRING: Schema = {"type": "string"}
+TEXT: Schema = {"type": "string", "pattern": "\\S"}  # not only white space
+ROLES = ("system", "user", "assistant")
 TIME: Schema = {"type": "string", "format": "date-time"}
 NTIME = nullable(TIME)
 NSTRING = nullable(STRING)
@@ -230,17 +232,20 @@ SCHEMAS: dict[str, Schema] = {
     | {"additionalProperties": False},
     "ChatRequest": {
         "type": "object",
+        "description": 'Either "message" (one user message) or "messages"; the last message '
+        'must not be the assistant\'s. "max_tokens" above MAX_CHAT_TOKENS is lowered to it.',
         "additionalProperties": False,
+        "oneOf": [{"required": ["message"]}, {"required": ["messages"]}],
         "properties": {
-            "message": {"type": "string", "minLength": 1},
+            "message": TEXT,
             "messages": {
                 "type": "array",
                 "minItems": 1,
-                "items": obj(
-                    ("role", "content"),
-                    content=STRING,
-                    role={"type": "string", "enum": ["system", "user", "assistant"]},
-                ),
+                "maxItems": 100,
+                "items": {
+                    **obj(("role", "content"), content=TEXT, role={"enum": list(ROLES)}),
+                    "additionalProperties": False,
+                },
             },
             "compare": BOOLEAN,
             "max_tokens": {"type": "integer", "minimum": 1},
