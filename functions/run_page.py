@@ -14,7 +14,8 @@ from shared import pipeline
 from shared.api.links import reports_container_url
 from shared.api.requests import run_name_from_route
 from shared.api.views import epoch_steps, run_view
-from shared.bootstrap import services, settings
+from shared.bootstrap import notifier, services, settings
+from shared.notifications.service import run_events
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
 from shared.runs.record import Run
 
@@ -47,6 +48,7 @@ def run_page(req: func.HttpRequest) -> func.HttpResponse:
     run, chart = _run_and_chart(req, titled=False)
     nonce = secrets.token_urlsafe(16)
     view = run_view(run, reports_url=reports_container_url(settings()))
+    view["events"] = run_events(notifier(), run.name)
     page = run_page_html(view, chart_svg=chart, nonce=nonce)
     return func.HttpResponse(
         page,

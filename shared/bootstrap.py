@@ -173,6 +173,9 @@ def build_notifier(settings: Settings, credential: TokenCredential) -> Notifier:
 def notifier() -> Notifier:
     """The notifier of this process: built from the environment on first call, then reused."""
     global _notifier
+    with _lock:
+        if _current is not None and _current.notifier is not None:
+            return _current.notifier
     current_settings = settings()
     with _lock:
         if _notifier is None or _notifier.settings is not current_settings.notifications:

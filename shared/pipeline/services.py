@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.notifications.service import Notifier
 from shared.pipeline.protocols import (
     Chat,
     Deployments,
@@ -39,3 +40,5 @@ class Services:
     max_chat_tokens: int = 800
     settings: Settings | None = None
     """The app settings the services were built from (None for hand-built test services)."""
+    notifier: Notifier | None = None
+    """The run events' adapters; None: `shared.bootstrap.notifier()` builds them."""

@@ -17,6 +17,8 @@ section, header { background: #fff; border: 1px solid #e2e2e2; border-radius: 6p
 .state-deployed, .state-succeeded { background: #e3f6e8; color: #17692e; }
 .state-failed { background: #fde8e8; color: #a31d1d; }
 .state-cancelled, .state-expired { background: #eee; color: #555; }
+.delivery { display: inline-block; margin-right: .8em; }
+.delivery-delivered strong { color: #17692e; } .delivery-failed strong { color: #a31d1d; }
 .error { color: #a31d1d; } .warning { color: #8a5a00; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }
 dl.facts dt { color: #666; } dl.facts dd { margin: 0; overflow-wrap: anywhere; }

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from shared.render.events_section import events_table
 from shared.render.page_assets import CHAT_SCRIPT, PAGE_STYLE
 
 
@@ -42,6 +43,7 @@ def run_page_html(view: Mapping[str, Any], *, chart_svg: str = "", nonce: str = 
         _section("Validation", _files(view.get("files") or {}, view.get("ignored_changes") or [])),
         _section("Training job", _job(view)),
         _section("Deployment", _deployment(view.get("deployment"))),
+        *([_section("Events", events_table(view["events"]))] if "events" in view else []),
         _section("Chat", _chat(view)),
     ]
     return (

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.errors import ConcurrentUpdate, DeploymentNotReady, NotFound
+from shared.notifications.service import Notifier
+from shared.notifications.settings import NotificationSettings
 from shared.pipeline.protocols import (
     BlobInfo,
     ChatReply,
@@ -368,5 +370,20 @@ def fake_services(**overrides: Any) -> Services:
         "base_deployment": "gpt-4o-mini",
         "max_chat_tokens": 100,
     }
+    values["notifier"] = fake_notifier(values["clock"])
     values.update(overrides)
     return Services(**values)
+
+
+def fake_notifier(clock: Any) -> Notifier:
+    """Run events on in-memory doubles: no endpoint, nothing sent."""
+    from tests.notifications.fakes import FakeDeliveryQueue, FakeEventStore, FakeSender
+
+    return Notifier(
+        events=FakeEventStore(),
+        queue=FakeDeliveryQueue(),
+        webhooks=FakeSender(),
+        event_grid=None,
+        settings=NotificationSettings(),
+        clock=clock,
+    )
