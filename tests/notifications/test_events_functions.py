@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import azure.functions as func
@@ -36,14 +37,15 @@ EVENT_ID = "evt_" + "c" * 32
 @pytest.fixture
 def app() -> Iterator[Services]:
     chosen = fake_services(settings=Settings.from_env(ENV))
-    hooks = (
-        WebhookEndpoint("shop", "https://shop.example.com/h", frozenset({"tunedrop.run.failed"})),
+    wanted = frozenset({"tunedrop.run.failed"})
+    hooks = (WebhookEndpoint("shop", "https://shop.example.com/h", wanted),)
+    assert chosen.notifier is not None
+    notifier = replace(
+        chosen.notifier,
+        settings=NotificationSettings(webhooks=hooks),
+        webhooks=FakeSender(Answer(503, "down")),
     )
-    notifier = chosen.notifier
-    assert notifier is not None
-    notifier = type(notifier)(**{**notifier.__dict__, "settings": NotificationSettings(webhooks=hooks),
-                                "webhooks": FakeSender(Answer(503, "down"))})  # fmt: skip
-    chosen = type(chosen)(**{**chosen.__dict__, "notifier": notifier})
+    chosen = replace(chosen, notifier=notifier)
     drop(chosen, "minato/train.jsonl", b"not json\n" + TRAIN)
     tick_until(chosen, "minato", RunState.FAILED)
     payload = {"id": EVENT_ID, "type": "tunedrop.run.failed", "time": "2026-12-01T12:00:00+00:00",
