@@ -51,7 +51,8 @@ class WebhookSender:
         if hook is None:
             return Answer(None, f"endpoint {endpoint!r} is not configured", refused=True)
         allow_private = self._settings.allow_private_urls
-        problem = url_problem(hook.url, allow_private) or self._address_problem(hook.url)
+        problem = url_problem(hook.url, allow_private)
+        problem = f"the URL {problem}" if problem else self._address_problem(hook.url)
         if problem:
             return Answer(None, problem, refused=True)
         body = json_utf8(event.payload)
@@ -69,7 +70,8 @@ class WebhookSender:
         except requests.Timeout:
             return Answer(None, f"no answer within {timeout:g} s")
         except requests.RequestException as exc:
-            return Answer(None, f"{type(exc).__name__}: {exc}"[:300])
+            # The exception's text quotes the URL, which may carry a token: name the host only.
+            return Answer(None, f"{type(exc).__name__} talking to {urlsplit(hook.url).hostname}")
         return Answer(status, reason, retry_after)
 
     def _address_problem(self, url: str) -> str | None:
@@ -79,7 +81,7 @@ class WebhookSender:
         try:
             addresses = list(self._resolver(parts.hostname or "", parts.port or 443))
         except OSError as exc:
-            return f"{parts.hostname!r} does not resolve: {exc}"
+            return f"{parts.hostname} does not resolve ({type(exc).__name__})"
         return addresses_problem(url, addresses, allow_private=False)
 
 

@@ -40,8 +40,8 @@ QUEUE_NAME = re.compile(r"^(?=.{3,57}$)[a-z0-9]+(-[a-z0-9]+)*$")  # 63 less "-po
 @dataclass(frozen=True)
 class WebhookEndpoint:
     name: str
-    url: str
-    events: frozenset[str]
+    url: str = field(repr=False)  # may carry a token in its path
+    events: frozenset[str] = frozenset()
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.events
@@ -143,9 +143,9 @@ def _webhooks(raw: str, allow_private: bool, problems: list[str]) -> tuple[Webho
         if any(hook.name == name for hook in endpoints):
             problems.append(f"{where}.name {name!r} is used twice")
             continue
-        problem = url_problem(url, allow_private) if isinstance(url, str) else "missing"
+        problem = url_problem(url, allow_private) if isinstance(url, str) else "is missing"
         if problem:
-            problems.append(f"{where}.url: {problem}")
+            problems.append(f"{where}.url {problem}")
             continue
         if events == "*":
             wanted = frozenset(EVENT_TYPES)

@@ -16,23 +16,24 @@ from urllib.parse import urlsplit
 
 
 def url_problem(url: str, allow_private: bool = False) -> str | None:
-    """Why `url` may not be called (scheme, form, a literal private address), or None."""
+    """Why `url` may not be called (scheme, form, a literal private address), or None. The
+    sentence never quotes the URL: a webhook URL often carries a token in its path."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        return f"{url!r} is not a URL"
+        return "is not a URL"
     if not parts.hostname:
-        return f"{url!r} has no host"
+        return "has no host"
     if parts.username or parts.password:
-        return f"{url!r} must not carry credentials"
+        return "must not carry credentials"
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
-        return f"{url!r} must use https"
+        return "must use https"
     try:
         address = ipaddress.ip_address(parts.hostname)
     except ValueError:
         if not allow_private and parts.hostname.lower().rstrip(".") in ("localhost",):
-            return f"{url!r} points at this machine"
+            return "points at this machine"
         return None
     return addresses_problem(url, [str(address)], allow_private)
 
@@ -46,5 +47,6 @@ def addresses_problem(url: str, addresses: Iterable[str], allow_private: bool) -
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:
-            return f"{url!r} resolves to {address}, a private or reserved address"
+            host = urlsplit(url).hostname
+            return f"{host} resolves to {address}, a private or reserved address"
     return None

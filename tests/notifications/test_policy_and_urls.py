@@ -66,8 +66,19 @@ def test_a_public_name_passes_until_it_resolves_to_a_private_address() -> None:
     url = "https://hooks.example.com/tunedrop"
     assert url_problem(url) is None
     assert addresses_problem(url, ["93.184.215.14"], allow_private=False) is None
-    assert "192.168.1.9" in (addresses_problem(url, ["192.168.1.9"], allow_private=False) or "")
+    problem = addresses_problem(url, ["192.168.1.9"], allow_private=False)
+    assert problem == "hooks.example.com resolves to 192.168.1.9, a private or reserved address"
     assert addresses_problem(url, ["::ffff:127.0.0.1"], allow_private=False)
+
+
+def test_settings_problems_never_quote_a_webhook_url_which_may_hold_a_token() -> None:
+    problems: list[str] = []
+    secret_url = "http://hooks.example.com/services/T0/B0/sekrit-token"
+    settings = NotificationSettings.from_env(
+        {"WEBHOOKS": f'[{{"name": "a", "url": "{secret_url}"}}]'}, problems
+    )
+    assert problems and "sekrit" not in " ".join(problems)
+    assert "sekrit" not in repr(settings)
 
 
 def test_settings_name_every_bad_webhook_setting() -> None:
@@ -82,7 +93,7 @@ def test_settings_name_every_bad_webhook_setting() -> None:
         problems,
     )
     assert problems == [
-        "WEBHOOKS[0].url: 'http://x.example.com' must use https",
+        "WEBHOOKS[0].url must use https",
         "WEBHOOKS[1].events: unknown event types tunedrop.run.done",
         "EVENTGRID_KEY is only for a local stand-in on loopback; in Azure, Tunedrop "
         "publishes with its managed identity (role EventGrid Data Sender)",
