@@ -71,6 +71,7 @@ class LocalHost:
                         environ[function.connection],
                         max_dequeue_count=self.config.queue_max_dequeue_count,
                         poll_seconds=poll_seconds,
+                        retry_visibility_seconds=self.config.queue_visibility_seconds,
                     )
                 )
         self.functions = functions

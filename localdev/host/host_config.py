@@ -12,6 +12,8 @@ class HostConfig:
     route_prefix: str = "api"
     blob_max_dequeue_count: int = 5
     queue_max_dequeue_count: int = 5
+    queue_visibility_seconds: float = 0.0
+    """How long a message whose function failed stays invisible before its next try."""
 
     @classmethod
     def load(cls, path: Path) -> HostConfig:
@@ -22,4 +24,13 @@ class HostConfig:
             route_prefix=extensions.get("http", {}).get("routePrefix", "api"),
             blob_max_dequeue_count=int(extensions.get("blobs", {}).get("maxDequeueCount", 5)),
             queue_max_dequeue_count=int(extensions.get("queues", {}).get("maxDequeueCount", 5)),
+            queue_visibility_seconds=_seconds(
+                extensions.get("queues", {}).get("visibilityTimeout", "00:00:00")
+            ),
         )
+
+
+def _seconds(timespan: str) -> float:
+    """A host.json timespan, `hh:mm:ss`, in seconds."""
+    hours, minutes, seconds = (float(part) for part in timespan.split(":"))
+    return hours * 3600 + minutes * 60 + seconds

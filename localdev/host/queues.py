@@ -32,10 +32,12 @@ class QueueTriggerRunner(PollingLoop):
         *,
         max_dequeue_count: int = 5,
         poll_seconds: float = 1.0,
+        retry_visibility_seconds: float = 0.0,
     ) -> None:
         super().__init__(f"queue-{function.name}", poll_seconds)
         self.function = function
         self.max_dequeue_count = max_dequeue_count
+        self.retry_visibility_seconds = retry_visibility_seconds
         self.queue = QueueClient.from_connection_string(connection_string, function.queue)
         self.poison = QueueClient.from_connection_string(
             connection_string,
@@ -79,7 +81,9 @@ class QueueTriggerRunner(PollingLoop):
                 self.poison.send_message(_decoded(message.content).decode("utf-8", "replace"))
                 self.queue.delete_message(message)
             else:
-                self.queue.update_message(message, visibility_timeout=0)
+                # host.json `visibilityTimeout`: how long before the failed message is tried again.
+                delay = int(self.retry_visibility_seconds)
+                self.queue.update_message(message, visibility_timeout=delay)
             return
         self.queue.delete_message(message)
 
