@@ -96,3 +96,21 @@ def test_the_run_page_shows_the_events_and_their_deliveries(app: Services) -> No
     text = page.decode()
     assert 'id="section-events"' in text and "tunedrop.run.failed" in text
     assert "shop: <strong>retrying</strong> (1 attempt(s), last HTTP 503" in text
+
+
+def test_a_delivery_message_the_host_gave_up_on_is_recorded_as_a_dead_letter(
+    app: Services,
+) -> None:
+    body = json.dumps({"run": "minato", "sequence": 2, "endpoint": "shop", "attempt": 2})
+    handler = notifications.record_dead_event.build().get_user_function()
+    handler(func.QueueMessage(id="m1", body=body.encode()))
+    answer = call(notifications.list_run_events, "GET", "/api/runs/minato/events", run="minato")
+    [delivery] = json.loads(answer.get_body())["events"][0]["deliveries"]
+    assert delivery["state"] == "failed"
+    assert delivery["last_error"] == "attempt 2 kept failing inside Tunedrop; see the host log"
+
+
+def test_a_message_tunedrop_did_not_write_is_ignored_not_retried(app: Services) -> None:
+    handler = notifications.deliver_event.build().get_user_function()
+    handler(func.QueueMessage(id="m2", body=b"not json"))
+    handler(func.QueueMessage(id="m3", body=b'{"run": "minato"}'))
