@@ -116,3 +116,17 @@ def test_each_webhook_gets_only_the_events_it_wants_and_event_grid_gets_all() ->
     assert settings.targets("tunedrop.run.queued") == ["all", "eventgrid"]
     assert settings.targets("tunedrop.run.deployed") == ["all", "ends", "eventgrid"]
     assert SECRET not in repr(settings)
+
+
+def test_event_grid_uses_the_managed_identity_over_https_and_a_key_only_on_loopback() -> None:
+    problems: list[str] = []
+    NotificationSettings.from_env(
+        {"EVENTGRID_ENDPOINT": "http://topic.example.com/api/events"}, problems
+    )
+    assert problems == ["EVENTGRID_ENDPOINT must use https with the managed identity"]
+    problems = []
+    local = NotificationSettings.from_env(
+        {"EVENTGRID_ENDPOINT": "http://127.0.0.1:8181/api/events", "EVENTGRID_KEY": "k"}, problems
+    )
+    assert problems == [] and local.targets("tunedrop.run.failed") == ["eventgrid"]
+    assert "'k'" not in repr(local)
