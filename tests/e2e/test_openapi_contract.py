@@ -1,9 +1,12 @@
 """The OpenAPI document proven by an independent tool: schemathesis generates requests from it
 and sends them to the live local host (its own process on Azurite and the emulator, free ports).
 Every answer must have a documented status and content type, match its schema, and never be a
-5xx. A run named like the document's example ("kitsune") exists and is deployed, so the examples
-reach real runs, not only 404s. `SCHEMATHESIS_MAX_EXAMPLES` bounds the run time (default 12 per
-operation, about a minute on 2 cores)."""
+5xx; a request the document calls invalid must be refused, one without the key must get 401,
+and a method a path does not take must get 405 with `Allow`. (Not checked: that every request
+the schema allows is accepted, since an opaque continuation token or a run's state can refuse
+a well-formed one.) A run named like the document's example ("kitsune") exists and is deployed,
+so the examples reach real runs, not only 404s. `SCHEMATHESIS_MAX_EXAMPLES` bounds the run time
+(default 12 per operation, about a minute on 2 cores)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ CHECKS = (
     "response_headers_conformance",
     "response_schema_conformance",
     "unsupported_method",
+    "negative_data_rejection",
+    "ignored_auth",
+    "missing_required_header",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.api.openapi.schemas import EVENT_ID_PATTERN, RUN_NAME_PATTERN, ref
+from shared.models import BASE_MODELS
 from shared.runs.states import RunState
 
 Operation = dict[str, Any]
@@ -123,7 +124,7 @@ PATHS: dict[str, dict[str, Operation]] = {
                 {
                     "name": "model",
                     "in": "query",
-                    "schema": {"type": "string"},
+                    "schema": {"enum": ["", *sorted(BASE_MODELS)]},
                     "description": "A fine-tunable base model (default DEFAULT_MODEL)",
                 },
                 {
@@ -134,7 +135,8 @@ PATHS: dict[str, dict[str, Operation]] = {
                 },
             ],
             body={
-                "required": True,
+                "required": False,
+                "description": "JSONL, one chat example per line; no body is an empty file",
                 "content": {
                     "application/x-ndjson": {"schema": {"type": "string"}},
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},

@@ -223,13 +223,17 @@ SCHEMAS: dict[str, Schema] = {
         summary=nullable({"type": "object"}),
         overfitting=nullable(ref("Verdict")),
     ),
-    "DeployRequest": obj(
-        name={"type": "string", "pattern": "^[A-Za-z0-9._-]{2,64}$"},
-        sku={"type": "string", "enum": ["Standard", "GlobalStandard", "DeveloperTier"]},
-        capacity={"type": "integer", "minimum": 1, "maximum": 1000},
-        ttl_hours={"type": "number", "exclusiveMinimum": 0, "maximum": 8760},
-    )
-    | {"additionalProperties": False},
+    "DeployRequest": {
+        **obj(
+            name=nullable({"type": "string", "pattern": "^[A-Za-z0-9._-]{2,64}$"}),
+            sku=nullable({"enum": ["Standard", "GlobalStandard", "DeveloperTier"]}),
+            capacity=nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+            ttl_hours=nullable({"type": "number", "exclusiveMinimum": 0, "maximum": 8760}),
+        ),
+        "description": "Each field defaults to the run's run.json, then the app settings; "
+        "null is the same as leaving the field out.",
+        "additionalProperties": False,
+    },
     "ChatRequest": {
         "type": "object",
         "description": 'Either "message" (one user message) or "messages"; the last message '
