@@ -56,6 +56,12 @@ def _responses() -> dict[str, Any]:
         f"Problem{status}": {"description": text, "content": problem}
         for status, text in PROBLEMS.items()
     }
+    responses["Problem503"]["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait, when the busy service named a delay",
+            "schema": {"type": "string"},
+        }
+    }
     responses["Unauthorized"] = {"description": "No function key, or a wrong one (no body)"}
     return responses
 
