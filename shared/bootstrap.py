@@ -65,6 +65,7 @@ def policy_from(settings: Settings) -> RunPolicy:
         claim_lease_seconds=settings.claim_lease_seconds,
         retry=RetryPolicy(base_seconds=settings.retry_base_seconds),
         tick_workers=settings.tick_workers,
+        evaluate=settings.eval_enabled,
     )
 
 
@@ -81,6 +82,8 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
     from shared.adapters.azure_openai import AzureOpenAIChat, AzureOpenAIFineTuning
     from shared.adapters.blob_files import BlobInboxFiles, BlobReportStore
     from shared.adapters.table_store import TableRunStore
+    from shared.evaluation.adapters import AzureOpenAIModelCalls, BlobEvaluationReports
+    from shared.evaluation.ports import EvaluationKit, EvaluationSettings
 
     if settings.storage_connection:
         blobs = BlobServiceClient.from_connection_string(settings.storage_connection)
@@ -122,6 +125,22 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
         base_deployment=settings.base_deployment,
         max_chat_tokens=settings.max_chat_tokens,
         settings=settings,
+        evaluation=EvaluationKit(
+            EvaluationSettings(
+                enabled=settings.eval_enabled,
+                grader_deployment=settings.eval_grader_deployment,
+                base_deployment=settings.base_deployment,
+                trained_probes=settings.eval_probes,
+                paraphrases_per_question=settings.eval_paraphrases,
+                validation_probes=settings.eval_probes,
+                call_cap=settings.eval_max_calls,
+                calls_per_tick=settings.eval_calls_per_tick,
+                max_tokens=settings.eval_max_tokens,
+                usd_per_million_tokens=settings.eval_usd_per_million_tokens,
+            ),
+            AzureOpenAIModelCalls(client),
+            BlobEvaluationReports(blobs, settings.reports_container),
+        ),
     )
 
 

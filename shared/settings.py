@@ -56,6 +56,15 @@ class Settings:
     claim_lease_seconds: float = 300.0
     tick_workers: int = 8
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    # The evaluation of deployed models (shared.evaluation; see the README's Evaluation).
+    eval_enabled: bool = True
+    eval_grader_deployment: str = ""
+    eval_probes: int = 12
+    eval_paraphrases: int = 2
+    eval_max_calls: int = 400
+    eval_calls_per_tick: int = 4
+    eval_max_tokens: int = 300
+    eval_usd_per_million_tokens: float = 2.5
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -122,6 +131,14 @@ class Settings:
             claim_lease_seconds=reader.number("CLAIM_LEASE_SECONDS", float, 300.0),
             tick_workers=reader.number("TICK_WORKERS", int, 8),
             notifications=NotificationSettings.from_env(environ, reader.problems),
+            eval_enabled=reader.flag("EVAL_ENABLED", True),
+            eval_grader_deployment=reader.text("EVAL_GRADER_DEPLOYMENT", ""),
+            eval_probes=reader.number("EVAL_PROBES", int, 12),
+            eval_paraphrases=reader.number("EVAL_PARAPHRASES", int, 2),
+            eval_max_calls=reader.number("EVAL_MAX_CALLS", int, 400),
+            eval_calls_per_tick=reader.number("EVAL_CALLS_PER_TICK", int, 4),
+            eval_max_tokens=reader.number("EVAL_MAX_TOKENS", int, 300),
+            eval_usd_per_million_tokens=reader.number("EVAL_USD_PER_MILLION_TOKENS", float, 2.5),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
         )
         if reader.problems:
@@ -158,6 +175,15 @@ class _Reader:
         if not pattern.match(value):
             self.problems.append(f"{name} {value!r} is not a valid name")
         return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.environ.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw not in ("true", "false", "1", "0"):
+            self.problems.append(f"{name} must be true or false, not {raw!r}")
+            return default
+        return raw in ("true", "1")
 
     def number(self, name: str, kind: Callable[[str], T], default: T) -> T:
         raw = self.environ.get(name, "").strip()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.notifications.service import Notifier
+from shared.evaluation.ports import EvaluationKit
 from shared.pipeline.protocols import (
     Chat,
     Deployments,
@@ -42,3 +43,5 @@ class Services:
     """The app settings the services were built from (None for hand-built test services)."""
     notifier: Notifier | None = None
     """The run events' adapters; None: `shared.bootstrap.notifier()` builds them."""
+    evaluation: EvaluationKit | None = None
+    """What the evaluation of deployed models uses (None: no evaluation)."""

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+from shared.evaluation.service import advance_evaluation
 from shared.pipeline.protocols import JobSpec, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
@@ -23,6 +24,7 @@ from shared.runs.plan import (
     CreateDeployment,
     CreateJob,
     DeleteDeployment,
+    EvaluateModel,
     FailRun,
     PollDeployment,
     PollJob,
@@ -89,6 +91,8 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             run.deployment_serving(now)
         case DeleteDeployment(reason=reason):
             _delete_deployment(run, services, now, reason)
+        case EvaluateModel():
+            advance_evaluation(run, services, now)
         case _:
             raise TypeError(f"no executor for step {step!r}")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from shared.evaluation.flag import EvaluationFlag
 from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
 from shared.runs.facts import (
@@ -92,6 +93,7 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         stalled=bool(data.get("stalled", False)),
         cancel_requested=bool(data.get("cancel_requested", False)),
         event_sequence=int(data.get("event_sequence", 0)),
+        evaluation=EvaluationFlag.from_dict(data["evaluation"]) if data.get("evaluation") else None,
         version=version,
     )
 

@@ -16,7 +16,8 @@
         "capacity": 1,                        1-1000 (default: the DEPLOY_CAPACITY setting)
         "ttl_hours": 24,                      0 < x <= 8760: Tunedrop deletes it afterwards
         "checkpoint": "final"                 "final", or "best": the kept checkpoint with the
-      }                                       lowest validation loss
+      },                                      lowest validation loss
+      "evaluate": true                        evaluate the deployed model (shared.evaluation)
     }
 
 "auto" leaves the choice to the service (the field is not sent).
@@ -78,6 +79,7 @@ class RunConfig:
     learning_rate_multiplier: float | Auto = AUTO
     seed: int | None = None
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    evaluate: bool = True
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -182,7 +184,7 @@ class _Reader:
         self.problems.append(f'run.json: "{printable}" {rule}')
 
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
-        self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy"})
+        self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy", "evaluate"})
         model = data.get("model", defaults.model)
         if not isinstance(model, str) or model not in BASE_MODELS:
             known = ", ".join(sorted(BASE_MODELS))
@@ -207,6 +209,10 @@ class _Reader:
         if seed is not None and not (_is_integer(seed) and 0 <= seed <= MAX_SEED):
             self.problem("seed", f"must be an integer from 0 to {MAX_SEED}")
             seed = None
+        evaluate = data.get("evaluate", True)
+        if not isinstance(evaluate, bool):
+            self.problem("evaluate", "must be true or false")
+            evaluate = True
         return RunConfig(
             model=model,
             suffix=suffix,
@@ -215,6 +221,7 @@ class _Reader:
             learning_rate_multiplier=rate,
             seed=seed,
             deploy=self.deploy(self.section(data, "deploy"), defaults),
+            evaluate=evaluate,
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

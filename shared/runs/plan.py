@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.evaluation.flag import evaluation_due
 from shared.runs.config import RunDefaults
 from shared.runs.names import FileKind
 from shared.runs.record import Run
@@ -30,6 +31,8 @@ class RunPolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     tick_workers: int = 1
     """How many runs one tick advances at once (each run's calls stay in order)."""
+    evaluate: bool = False
+    """Evaluate deployed models (the EVAL_ENABLED setting; see `shared.evaluation`)."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,15 @@ class DeleteDeployment(Step):
     reason: str
 
 
+@dataclass(frozen=True)
+class EvaluateModel(Step):
+    """Start or advance the evaluation of the deployed model by a few calls."""
+
+
 # Steps that create something paid or lasting: claimed (saved) before the call is made.
-# Deleting needs no claim: it is idempotent and frees rather than creates.
-CLAIMED_STEPS = (UploadFile, CreateJob, CreateDeployment)
+# Deleting needs no claim: it is idempotent and frees rather than creates. An evaluation is
+# claimed so that two hosts never ask the same probe.
+CLAIMED_STEPS = (UploadFile, CreateJob, CreateDeployment, EvaluateModel)
 
 
 def next_step(run: Run, now: datetime, policy: RunPolicy) -> Step:
@@ -196,6 +205,8 @@ def _deployed(run: Run, now: datetime, policy: RunPolicy) -> Step:
         return DeleteDeployment("tear-down requested")
     if deployment.expires_at is not None and now >= deployment.expires_at:
         return DeleteDeployment(f"its time to live of {deployment.ttl_hours:g} h ended")
+    if evaluation_due(run.evaluation, policy.evaluate):
+        return EvaluateModel()
     return Nothing("deployed")
 
 

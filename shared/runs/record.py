@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import IllegalTransition
+from shared.evaluation.flag import EvaluationFlag
 from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
 from shared.runs.facts import (
@@ -84,6 +85,8 @@ class Run:
     cancel_requested: bool = False
     event_sequence: int = 0
     """The per-run sequence number of the last event this run raised (the first is 1)."""
+    evaluation: EvaluationFlag | None = None
+    """Where the evaluation of the deployed model stands (`shared.evaluation`)."""
     version: str | None = field(default=None, compare=False)
     """The store's concurrency token (an ETag) of the row this record was read from."""
     raised: list[RaisedEvent] = field(default_factory=list, compare=False, repr=False)
@@ -287,6 +290,19 @@ class Run:
         deployment.state = "Deleted"
         self._step_done(now)
         self._move(S.EXPIRED, now, reason)
+
+    def evaluation_changed(
+        self, flag: EvaluationFlag, now: datetime, note: str = "", step_done: bool = False
+    ) -> None:
+        """Sets the evaluation flag; `note` records a move of the flag in the timeline.
+        `step_done`: an evaluation step made progress, so its claim and retry streak end."""
+        self.evaluation = flag
+        if step_done:
+            self.claim = None
+            self.retry = None
+        self.updated_at = now
+        if note:
+            self._note(now, note)
 
     # -- failures, retries, stalls ---------------------------------------------------------
 

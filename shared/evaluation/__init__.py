@@ -1,0 +1,16 @@
+"""Evaluation of a deployed run: did the model learn the facts, or only the trained phrasings?
+
+    similarity.py  chrF and character n-gram similarity (pure)
+    probes.py      the probe sets: trained, paraphrased, validation; paraphrase filtering (pure)
+    judging.py     the grader's paraphrase and judge requests, and reading its answers (pure)
+    verdict.py     from per-item outcomes to a verdict with counts and an action (pure)
+    progress.py    an evaluation in progress, task by task, with its call budget (pure)
+    flag.py        the evaluation flag on the run record and its moves (pure)
+    report.py      the report as Markdown and API views (pure)
+    ports.py       the Protocols it needs (`ModelCalls`, `EvaluationReports`) and its settings
+    service.py     start, advance a few calls per tick, finish; request a new evaluation
+    adapters.py    `AzureOpenAIModelCalls`, `BlobEvaluationReports`
+
+The timer plans `EvaluateModel` for a deployed run (`shared.runs.plan`), and the step calls
+`service.advance_evaluation`.
+"""
