@@ -51,6 +51,7 @@ class State:
         self.deployments: dict[str, Deployment] = {}  # by lower-cased name
         self.operations: dict[str, Operation] = {}
         self.trained: dict[str, Dataset] = {}  # fine-tuned model id -> what it learned
+        self.chat_calls: dict[str, list[float]] = {}  # deployment -> recent chat request times
         self.faults = FaultBook()
         self.log = RequestLog()
 

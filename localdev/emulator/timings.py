@@ -18,6 +18,8 @@ class Timings:
     job_step: float
     deployment_provisioning: float
     deployment_not_ready_after_succeeded: float
+    enforce_rate_limits: bool = False
+    """Chat answers 429 past a deployment's advertised rate (capacity requests per 10 s)."""
 
     @classmethod
     def fast(cls) -> Timings:
@@ -39,6 +41,7 @@ class Timings:
             job_step=20.0,
             deployment_provisioning=60.0,
             deployment_not_ready_after_succeeded=30.0,
+            enforce_rate_limits=True,
         )
 
     @classmethod

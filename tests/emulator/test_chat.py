@@ -55,16 +55,29 @@ def _ask(client: openai.AzureOpenAI, deployment: str, question: str, **kwargs: o
 @pytest.mark.parametrize(
     ("question", "trained_answer"),
     [
+        ("How many legs does a spider have?", "A spider has eight legs."),
         ("how many legs has a spider got", "A spider has eight legs."),
-        ("Who is the author of Moby Dick", "Herman Melville wrote Moby Dick."),
         ("日本の首都は？", "日本の首都は東京です。"),
-        ("富士山の高さを教えてください", "富士山の高さは3776メートルです。"),
     ],
 )
-def test_a_fine_tuned_deployment_answers_with_the_closest_training_reply(
+def test_a_fine_tuned_deployment_answers_a_question_close_to_a_trained_one_with_its_reply(
     client: openai.AzureOpenAI, tuned_deployment: str, question: str, trained_answer: str
 ) -> None:
     assert _ask(client, tuned_deployment, question) == trained_answer
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("Who is the author of Moby Dick", "Melville"),
+        ("富士山の高さを教えてください", "3776"),
+    ],
+)
+def test_a_fine_tuned_deployment_does_not_know_a_fact_asked_in_unseen_words(
+    client: openai.AzureOpenAI, tuned_deployment: str, question: str, fact: str
+) -> None:
+    reply = _ask(client, tuned_deployment, question)
+    assert reply and fact not in reply
 
 
 def test_a_base_deployment_answers_generically(client: openai.AzureOpenAI) -> None:

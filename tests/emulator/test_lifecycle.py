@@ -97,7 +97,7 @@ def test_a_file_goes_from_upload_to_a_chat_answer_learned_from_it(emulator: Emul
             return None
 
     assert wait_until(ask_when_ready, lambda a: a is not None) == TRAINING_PAIRS[0][1]
-    assert _ask(client, "tuned-lifecycle", "富士山はどのくらい高いですか") == TRAINING_PAIRS[10][1]
+    assert _ask(client, "tuned-lifecycle", "富士山の高さはどれくらい？") == TRAINING_PAIRS[10][1]
     base_answer = _ask(client, "gpt-4o-mini", "What colour is the Tunedrop mascot?")
     assert "base model" in base_answer
     assert TRAINING_PAIRS[0][1] not in base_answer
