@@ -4,6 +4,7 @@ import azure.functions as func
 
 from functions import (
     advance_runs,
+    evaluation_api,
     health,
     inbox,
     notifications,
@@ -24,3 +25,4 @@ app.register_functions(runs_api.bp)
 app.register_functions(run_page.bp)
 app.register_functions(notifications.bp)
 app.register_functions(openapi.bp)
+app.register_functions(evaluation_api.bp)

@@ -15,6 +15,8 @@ from shared.api.links import reports_container_url
 from shared.api.requests import run_name_from_route
 from shared.api.views import epoch_steps, run_view
 from shared.bootstrap import notifier, services, settings
+from shared.evaluation.page import evaluation_html
+from shared.evaluation.service import evaluation_report
 from shared.notifications.service import run_events
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
 from shared.runs.record import Run
@@ -49,7 +51,8 @@ def run_page(req: func.HttpRequest) -> func.HttpResponse:
     nonce = secrets.token_urlsafe(16)
     view = run_view(run, reports_url=reports_container_url(settings()))
     view["events"] = run_events(notifier(), run.name)
-    page = run_page_html(view, chart_svg=chart, nonce=nonce)
+    evaluation = evaluation_html(view.get("evaluation"), evaluation_report(services(), run))
+    page = run_page_html(view, chart_svg=chart, nonce=nonce, evaluation_html=evaluation)
     return func.HttpResponse(
         page,
         status_code=200,

@@ -1,8 +1,8 @@
 """`python -m localdev demo`: Tunedrop's main job, start to finish, on this machine.
 
 Starts the local stack, drops the sample run that ships in `samples/`, prints a line for each
-transition the run records, chats once with the deployed model next to the base model, and exits
-0 when the fine-tuned model answered.
+transition the run records, chats once with the deployed model next to the base model, prints
+the verdict of the evaluation that follows, and exits 0 when the fine-tuned model answered.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from shared.runs.states import RunState
 SAMPLES = REPO_ROOT / "samples"
 RUN_FILES = ("run.json", "train.jsonl", "validation.jsonl")
 FAST_TIMER = "* * * * * *"
+# On the emulator calls take milliseconds: a fast demo lets a tick make many evaluation calls.
+FAST_EVAL_CALLS_PER_TICK = "60"
+EVALUATION_TIMEOUT = 60.0
 FINAL_STATES = {RunState.DEPLOYED, RunState.FAILED, RunState.CANCELLED, RunState.EXPIRED}
 
 
@@ -40,7 +43,12 @@ def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float
     sample = sample_dir()
     question = json.loads((sample / "demo.json").read_text(encoding="utf-8"))
     if timings == "fast":
-        values = {**values, "RUN_TIMER_SCHEDULE": FAST_TIMER, "SETTLE_SECONDS": "2"}
+        values = {
+            **values,
+            "RUN_TIMER_SCHEDULE": FAST_TIMER,
+            "SETTLE_SECONDS": "2",
+            "EVAL_CALLS_PER_TICK": FAST_EVAL_CALLS_PER_TICK,
+        }
     with running_stack(values, timings=timings) as stack:
         run_name = f"{sample.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
         print(f"Functions host {stack.host.url}/api, Azurite, Azure OpenAI emulator: up")
@@ -50,7 +58,9 @@ def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float
         if state is not RunState.DEPLOYED:
             print(f"The run ended {state.value}, not deployed.", file=sys.stderr)
             return 1
-        return talk(run_name, question)
+        status = talk(run_name, question)
+        print_evaluation(run_name, EVALUATION_TIMEOUT if timings == "fast" else timeout)
+        return status
 
 
 def drop_run(settings: Mapping[str, str], sample: Path, run_name: str) -> None:
@@ -105,6 +115,27 @@ def print_outcome(run: Run) -> None:
         print(f"  deployed model: {run.deployment.model} ({why})")
     if run.failure_reason:
         print(f"  failure: {run.failure_reason}")
+
+
+def print_evaluation(run_name: str, timeout: float) -> None:
+    """Waits for the run's evaluation and prints its verdict line (or where it stands)."""
+    app = services()
+    deadline = time.monotonic() + timeout
+    while True:
+        run = app.runs.find(run_name)
+        flag = run.evaluation if run is not None else None
+        if flag is not None and flag.headline:
+            print(f"\nevaluation: {flag.headline}")
+            print(f"  {flag.action}")
+            return
+        if flag is not None and flag.status.value == "skipped":
+            print(f"\nevaluation skipped: {flag.reason}")
+            return
+        if time.monotonic() >= deadline:
+            shown = f"{flag.status.value}, {flag.progress}" if flag else "not started"
+            print(f"\nevaluation still running ({shown}); see GET /api/runs/{run_name}/evaluation")
+            return
+        time.sleep(0.5)
 
 
 def talk(run_name: str, question: Mapping[str, str]) -> int:

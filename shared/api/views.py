@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.api.redact import redact
+from shared.evaluation.report import summary_view as evaluation_summary
 from shared.pipeline.protocols import RunPage, RunSummary
 from shared.runs.config import RunConfig
 from shared.runs.curves import LossPoint
@@ -34,6 +35,8 @@ def run_links(name: str) -> dict[str, str]:
         "deployment": f"{base}/deployment",
         "cancel": f"{base}/cancel",
         "chat": f"{base}/chat",
+        "evaluate": f"{base}/evaluate",
+        "evaluation": f"{base}/evaluation",
     }
 
 
@@ -91,6 +94,7 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
             if run.retry
             else None
         ),
+        "evaluation": evaluation_summary(run.evaluation, run_links(run.name)),
         "links": run_links(run.name),
     }
 

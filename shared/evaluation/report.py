@@ -57,7 +57,7 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _missing(item: Mapping[str, Any]) -> str:
+def missing_text(item: Mapping[str, Any]) -> str:
     judge = item.get("results", {}).get("judge_tuned") or {}
     if judge.get("outcome") == "error":
         return f"judge error: {judge.get('error', '')}"
@@ -105,7 +105,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"| {item['id']} | {item['set']} | {_cell(question_of(item))} | "
             f"{outcomes.get('tuned', '-')} | {outcomes.get('base', '-')} | "
-            f"{tuned.get('chrf', '-')} | {_cell(_missing(item))} |"
+            f"{tuned.get('chrf', '-')} | {_cell(missing_text(item))} |"
         )
     failed = failed_items(report)
     if failed:
@@ -117,7 +117,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
                 f"- question: {question_of(item)}",
                 f"- reference: {item['reference']}",
                 f"- tuned reply: {tuned.get('reply', '')}",
-                f"- {_missing(item)}",
+                f"- {missing_text(item)}",
                 "",
             ]
     dropped = report.get("dropped_paraphrases") or []

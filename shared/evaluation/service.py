@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.errors import (
     ConcurrentUpdate,
@@ -46,7 +47,7 @@ from shared.evaluation.progress import (
     TaskKind,
     estimate_tokens,
 )
-from shared.evaluation.report import report_markdown
+from shared.evaluation.report import report_markdown, summary_view
 from shared.pipeline.services import Services
 from shared.runs.names import FileKind
 from shared.runs.record import Run
@@ -395,3 +396,25 @@ def request_evaluation(services: Services, name: str, now: datetime) -> Run:
             continue
         return run
     raise ConcurrentUpdate(f"run {name!r} kept changing; try again in a moment.")
+
+
+def read_report(services: Services, run: Run) -> dict[str, Any]:
+    """The run's evaluation report, with the flag's summary on top (GET .../evaluation).
+    Raises `NotFound` when the run has no evaluation yet."""
+    flag = run.evaluation
+    kit = services.evaluation
+    if flag is None or kit is None:
+        raise NotFound(f"run {run.name!r} has not been evaluated.")
+    report = kit.reports.read_json(report_path(run.name)) if flag.report else None
+    if report is None:
+        raise NotFound(f"run {run.name!r} has no evaluation report yet ({flag.status.value}).")
+    summary = summary_view(flag, {})
+    summary.pop("report", None)
+    return {"evaluation": summary, "markdown": markdown_path(run.name), **report}
+
+
+def evaluation_report(services: Services, run: Run) -> dict[str, Any] | None:
+    """The run's saved evaluation report, or None (for the run page)."""
+    if run.evaluation is None or services.evaluation is None or not run.evaluation.report:
+        return None
+    return services.evaluation.reports.read_json(report_path(run.name))

@@ -31,13 +31,18 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-def run_page_html(view: Mapping[str, Any], *, chart_svg: str = "", nonce: str = "") -> str:
+def run_page_html(
+    view: Mapping[str, Any], *, chart_svg: str = "", nonce: str = "", evaluation_html: str = ""
+) -> str:
     """The page for one run. `view` is a run view; `chart_svg` the loss chart made by
-    `loss_chart_svg` (trusted markup, inserted as is); `nonce` the script nonce of the CSP."""
+    `loss_chart_svg` and `evaluation_html` the evaluation section made by
+    `shared.evaluation.page` (trusted markup, inserted as is); `nonce` the script nonce of the
+    CSP."""
     name = _text(view.get("name"))
     state = _text(view.get("state"))
     sections = [
         _header(view),
+        _section("Evaluation", evaluation_html) if evaluation_html else "",
         _section("Loss", f'<div class="chart" id="chart">{chart_svg}</div>' + _verdict(view)),
         _section("Timeline", _timeline(view.get("timeline") or [])),
         _section("Validation", _files(view.get("files") or {}, view.get("ignored_changes") or [])),

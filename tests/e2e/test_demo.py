@@ -49,3 +49,7 @@ def test_demo_trains_deploys_and_the_model_answers_with_the_trained_reply(tmp_pa
     assert "n_epochs 3 (3), batch_size 1 (auto), learning_rate_multiplier 0.1 (auto)" in used
     assert "seed 42 (42)" in used
     assert any(line.startswith("  deployed model: ") for line in lines)
+    # The evaluation follows the chat with no hands and its verdict is printed after it.
+    evaluation = next(line for line in lines if line.startswith("evaluation"))
+    assert lines.index(evaluation) > fine_tuned
+    assert evaluation.startswith("evaluation: "), result.stdout[-3000:]

@@ -84,6 +84,8 @@ HTTP_API = {
     "run_page": ("runs/{run}/view", "GET"),
     "list_run_events": ("runs/{run}/events", "GET"),
     "redeliver_run_event": ("runs/{run}/events/{id}/redeliver", "POST"),
+    "evaluate_run": ("runs/{run}/evaluate", "POST"),
+    "get_evaluation": ("runs/{run}/evaluation", "GET"),
 }
 EXPECTED.update(
     {
