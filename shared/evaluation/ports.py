@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.pipeline.protocols import ChatReply
+if TYPE_CHECKING:
+    from shared.pipeline.protocols import ChatReply
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import (
     ConcurrentUpdate,
@@ -48,11 +48,13 @@ from shared.evaluation.progress import (
     estimate_tokens,
 )
 from shared.evaluation.report import report_markdown, summary_view
-from shared.pipeline.services import Services
 from shared.runs.names import FileKind
 from shared.runs.record import Run
 from shared.runs.states import RunState
 from shared.tokens import count_tokens
+
+if TYPE_CHECKING:  # the pipeline's steps import this module
+    from shared.pipeline.services import Services
 
 logger = logging.getLogger(__name__)
 

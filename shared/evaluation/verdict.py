@@ -108,9 +108,10 @@ def _verdict(name: str, detail: str) -> Verdict:
 
 
 def _uncertain(score: SetScore, what: str) -> str:
-    if score.judged < MIN_JUDGED:
-        return f"only {score.judged} {what} judged (at least {MIN_JUDGED} needed)"
-    return f"the judge could not score {score.errors} of {score.judged + score.errors} {what}"
+    asked = score.judged + score.errors
+    if score.errors and score.errors / asked > MAX_ERROR_SHARE:
+        return f"the judge could not score {score.errors} of {asked} {what}"
+    return f"only {score.judged} {what} judged (at least {MIN_JUDGED} needed)"
 
 
 def decide(scores: Scores, *, judge: bool) -> Verdict:

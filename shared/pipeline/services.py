@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shared.notifications.service import Notifier
-from shared.evaluation.ports import EvaluationKit
 from shared.pipeline.protocols import (
     Chat,
     Deployments,
@@ -18,6 +18,9 @@ from shared.pipeline.protocols import (
 )
 from shared.runs.plan import RunPolicy
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # the evaluation's service imports this module
+    from shared.evaluation.ports import EvaluationKit
 
 
 def utc_now() -> datetime:
