@@ -14,7 +14,7 @@ from shared.api.links import reports_container_url
 from shared.api.requests import read_json_object, run_name_from_route
 from shared.api.views import run_links, run_view
 from shared.bootstrap import services, settings
-from shared.evaluation.service import read_report, request_evaluation
+from shared.evaluation.commands import read_report, request_evaluation
 
 bp = func.Blueprint()
 

@@ -15,8 +15,8 @@ from shared.api.links import reports_container_url
 from shared.api.requests import run_name_from_route
 from shared.api.views import epoch_steps, run_view
 from shared.bootstrap import notifier, services, settings
+from shared.evaluation.commands import evaluation_report
 from shared.evaluation.page import evaluation_html
-from shared.evaluation.service import evaluation_report
 from shared.notifications.service import run_events
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
 from shared.runs.record import Run

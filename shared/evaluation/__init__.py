@@ -7,8 +7,11 @@
     progress.py    an evaluation in progress, task by task, with its call budget (pure)
     flag.py        the evaluation flag on the run record and its moves (pure)
     report.py      the report as Markdown and API views (pure)
+    page.py        the evaluation section of the run page (pure)
     ports.py       the Protocols it needs (`ModelCalls`, `EvaluationReports`) and its settings
-    service.py     start, advance a few calls per tick, finish; request a new evaluation
+    sources.py     where probes come from (run files, probes.jsonl), where reports go
+    service.py     start, advance a few calls per tick, finish
+    commands.py    ask for a new evaluation; read the report
     adapters.py    `AzureOpenAIModelCalls`, `BlobEvaluationReports`
 
 The timer plans `EvaluateModel` for a deployed run (`shared.runs.plan`), and the step calls

@@ -12,13 +12,10 @@ tick and is retried on a later one, after the service's Retry-After.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shared.errors import (
-    ConcurrentUpdate,
-    Conflict,
     NotFound,
     PermanentServiceError,
     TransientServiceError,
@@ -27,11 +24,7 @@ from shared.evaluation import judging
 from shared.evaluation.flag import EvaluationFlag, EvaluationStatus, moved
 from shared.evaluation.ports import EvaluationKit
 from shared.evaluation.probes import (
-    Example,
-    Probe,
     ProbeSet,
-    dropped_probes,
-    examples_from_lines,
     interleaved,
     paraphrase_probes,
     question_key,
@@ -47,10 +40,18 @@ from shared.evaluation.progress import (
     TaskKind,
     estimate_tokens,
 )
-from shared.evaluation.report import report_markdown, summary_view
+from shared.evaluation.report import report_markdown
+from shared.evaluation.sources import (
+    PROBES_FILE,
+    dropped_probes_of,
+    examples_of,
+    markdown_path,
+    previous_paraphrases,
+    probes_path,
+    report_path,
+)
 from shared.runs.names import FileKind
 from shared.runs.record import Run
-from shared.runs.states import RunState
 from shared.tokens import count_tokens
 
 if TYPE_CHECKING:  # the pipeline's steps import this module
@@ -59,24 +60,6 @@ if TYPE_CHECKING:  # the pipeline's steps import this module
 logger = logging.getLogger(__name__)
 
 E = EvaluationStatus
-PROBES_FILE = "probes.jsonl"
-MAX_EXAMPLES_READ = 2000
-"""Probes are drawn from the first examples of a file: enough to sample, never a whole 500 MB."""
-MAX_PROBES_BYTES = 4 * 1024 * 1024
-SAVE_ATTEMPTS = 5
-
-
-def report_path(run: str) -> str:
-    return f"{run}/evaluation.json"
-
-
-def markdown_path(run: str) -> str:
-    return f"{run}/evaluation.md"
-
-
-def probes_path(run: str) -> str:
-    """Where generated probes are saved, in the chat format a probes.jsonl takes."""
-    return f"{run}/evaluation.probes.jsonl"
 
 
 def advance_evaluation(run: Run, services: Services, now: datetime) -> None:
@@ -129,14 +112,14 @@ def start(
         call_cap=settings.call_cap,
     )
     notes: list[str] = []
-    train = _examples(run, services, FileKind.TRAIN, notes)
-    validation = _examples(run, services, FileKind.VALIDATION, notes)
+    train = examples_of(run, services, FileKind.TRAIN, notes)
+    validation = examples_of(run, services, FileKind.VALIDATION, notes)
     trained = trained_probes(train, settings.trained_probes)
     probes = [*trained, *validation_probes(validation, settings.validation_probes)]
     evaluation = Evaluation(run.name, attempt, setup, now, "none", notes=notes)
     evaluation.known_keys = sorted({question_key(e.question) for e in [*train, *validation]})
-    dropped = _dropped_probes(run, services, notes)
-    previous = _previous_generated(run, kit, attempt)
+    dropped = dropped_probes_of(run, services, notes)
+    previous = previous_paraphrases(run, kit, attempt)
     if dropped:
         evaluation.probe_source = PROBES_FILE
         probes += dropped
@@ -278,78 +261,6 @@ def _load(
     return Evaluation.from_dict(data)
 
 
-def _examples(run: Run, services: Services, kind: FileKind, notes: list[str]) -> list[Example]:
-    verdict = run.files.get(kind)
-    if verdict is None or not verdict.valid:
-        return []
-    try:
-        lines = _lines(services.inbox.chunks(f"{run.name}/{kind.value}", verdict.blob_etag))
-        return examples_from_lines(_first(lines, MAX_EXAMPLES_READ))
-    except (ConcurrentUpdate, NotFound):
-        notes.append(f"{kind.value} changed or was deleted since it was trained on: not probed")
-        return []
-
-
-def _dropped_probes(run: Run, services: Services, notes: list[str]) -> list[Probe]:
-    """The probes.jsonl the user dropped in the run folder, validated like the other files
-    (report next to theirs), but with no minimum number of examples."""
-    from shared.validation import validate_dataset  # the tokenizer loads only when needed
-
-    blob = f"{run.name}/{PROBES_FILE}"
-    info = services.inbox.info(blob)
-    if info is None:
-        return []
-    if info.size > MAX_PROBES_BYTES:
-        notes.append(f"{PROBES_FILE} is over {MAX_PROBES_BYTES} bytes: not used")
-        return []
-    content = b"".join(services.inbox.chunks(blob, info.etag))
-    model = run.config.model if run.config else None
-    report = validate_dataset(
-        [content], training_name=PROBES_FILE, **({"model": model} if model else {})
-    )
-    data = report.to_dict()
-    data["errors"] = [e for e in data["errors"] if e["code"] != "too_few_examples"]
-    data["valid"] = not data["errors"]
-    services.reports.write(f"{blob}.report.json", data)
-    if not data["valid"]:
-        notes.append(f"{PROBES_FILE} is not valid (see {blob}.report.json): not used")
-        return []
-    probes = dropped_probes(examples_from_lines(content.splitlines()))
-    notes.append(f"paraphrases from {PROBES_FILE} ({len(probes)} probes)")
-    return probes
-
-
-def _previous_generated(run: Run, kit: EvaluationKit, attempt: int) -> list[Probe]:
-    """The generated paraphrases of the previous evaluation, so a rerun asks the same ones."""
-    if attempt <= 1:
-        return []
-    data = kit.reports.read_json(report_path(run.name))
-    if not data or data.get("probe_source") != "generated" or data.get("paraphrase_pending"):
-        return []
-    return [
-        Probe.from_dict(item)
-        for item in data.get("items", [])
-        if item.get("set") == ProbeSet.PARAPHRASED.value
-    ]
-
-
-def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
-    if pending:
-        yield pending
-
-
-def _first(lines: Iterator[bytes], count: int) -> Iterator[bytes]:
-    for number, line in enumerate(lines):
-        if number >= count:
-            return
-        yield line
-
-
 def _usd(tokens: int, kit: EvaluationKit) -> float:
     return round(tokens * kit.settings.usd_per_million_tokens / 1_000_000, 4)
 
@@ -371,52 +282,3 @@ def _started(evaluation: Evaluation, flag: EvaluationFlag) -> str:
         sets += f", paraphrases of {len(evaluation.paraphrase_pending)} questions to generate"
     cost = f" (~${flag.estimated_usd:.4f})" if flag.estimated_usd is not None else ""
     return f"{sets or 'no probes'}; at most {evaluation.estimated_tokens:,} tokens{cost}"
-
-
-def request_evaluation(services: Services, name: str, now: datetime) -> Run:
-    """Asks for a new evaluation of a deployed run (POST /api/runs/<run>/evaluate); the timer
-    carries it out. Idempotent while one is requested. Raises `Conflict` when the run is not
-    deployed or evaluation is turned off, `NotFound` for an unknown run."""
-    if services.evaluation is None or not services.policy.evaluate:
-        raise Conflict("evaluation is turned off (EVAL_ENABLED is false).")
-    for _ in range(SAVE_ATTEMPTS):
-        run = services.runs.find(name)
-        if run is None:
-            raise NotFound(f"no run named {name!r}.")
-        if run.state is not RunState.DEPLOYED:
-            raise Conflict(
-                f"run {name!r} cannot be evaluated: it is {run.state.value}; only a deployed "
-                "model can be evaluated."
-            )
-        if run.evaluation is not None and run.evaluation.status is E.REQUESTED:
-            return run
-        flag = moved(run.evaluation, E.REQUESTED, now, "requested")
-        run.evaluation_changed(flag, now, "evaluation requested")
-        try:
-            services.runs.save(run)
-        except ConcurrentUpdate:
-            continue
-        return run
-    raise ConcurrentUpdate(f"run {name!r} kept changing; try again in a moment.")
-
-
-def read_report(services: Services, run: Run) -> dict[str, Any]:
-    """The run's evaluation report, with the flag's summary on top (GET .../evaluation).
-    Raises `NotFound` when the run has no evaluation yet."""
-    flag = run.evaluation
-    kit = services.evaluation
-    if flag is None or kit is None:
-        raise NotFound(f"run {run.name!r} has not been evaluated.")
-    report = kit.reports.read_json(report_path(run.name)) if flag.report else None
-    if report is None:
-        raise NotFound(f"run {run.name!r} has no evaluation report yet ({flag.status.value}).")
-    summary = summary_view(flag, {})
-    summary.pop("report", None)
-    return {"evaluation": summary, "markdown": markdown_path(run.name), **report}
-
-
-def evaluation_report(services: Services, run: Run) -> dict[str, Any] | None:
-    """The run's saved evaluation report, or None (for the run page)."""
-    if run.evaluation is None or services.evaluation is None or not run.evaluation.report:
-        return None
-    return services.evaluation.reports.read_json(report_path(run.name))

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from shared.errors import Conflict
-from shared.evaluation.service import report_path, request_evaluation
+from shared.evaluation.commands import request_evaluation
+from shared.evaluation.sources import report_path
 from shared.runs.states import RunState
 from tests.evaluation.fakes import (
     BASE,
