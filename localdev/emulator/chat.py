@@ -19,7 +19,8 @@ from typing import Any
 from localdev.emulator import catalog
 from localdev.emulator.arm import live_deployment
 from localdev.emulator.datasets import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, message_text
-from localdev.emulator.grader import base_reply, grade, recall
+from localdev.emulator.grader import base_reply, grade
+from localdev.emulator.matching import recall
 from localdev.emulator.store import State
 from localdev.emulator.structured import checked_response_format, minimal_instance
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response

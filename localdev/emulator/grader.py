@@ -1,9 +1,6 @@
-"""The emulated models' minds: what a fine-tuned model recalls, what a base model knows, and
-how a grader paraphrases and judges. Pure and deterministic.
+"""What a base model knows, and how a grader paraphrases and judges. Pure and deterministic.
+(What a fine-tuned model recalls is in `matching`.)
 
-- A fine-tuned model answers with the trained reply of the closest training question when the
-  question is close enough to it (`RECALL_THRESHOLD`, character n-gram similarity); otherwise it
-  gives a plausible non-answer, as a model that learned only its trained phrasings does.
 - A base model knows none of the fictional facts: it answers generically.
 - The grader writes paraphrases by naming the subject another way (found in the system message:
   `香坂 義孝（こうさか よしたか）`, `「ヨシ」と呼ばれ`): surname only, given name only, the kana
@@ -18,12 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-RECALL_THRESHOLD = 0.6
+from localdev.emulator.matching import is_japanese, normal
+
 KEY_SHARE = 0.6
 
 _JA_NAME = re.compile(r"([一-龯々]{1,4})[ 　]?([一-龯々]{1,4})（([ぁ-ゖ]+)[ 　]?([ぁ-ゖ]+)）")
@@ -33,49 +29,14 @@ _NICKNAME = re.compile(
 _KEY = re.compile(r"[一-龯々〆ヵヶ]{2,}|[ァ-ヴー]{2,}|[0-9]+|[a-z]{4,}")
 _NUMBER = re.compile(r"[0-9]+|[一二三四五六七八九十百千万]+")
 _FACT_SPLIT = re.compile(r"[。！!？?\n]|、(?=.{6,})")
-_JAPANESE = re.compile(r"[ぁ-ゖァ-ヺ一-龯]")
-
-
-def _normal(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def _compact(text: str) -> str:
-    return "".join(char for char in _normal(text) if char.isalnum())
-
-
-def _grams(text: str) -> set[str]:
-    compact = _compact(text)
-    grams = {compact[i : i + n] for n in (2, 3) for i in range(len(compact) - n + 1)}
-    return grams or {compact}
-
-
-def similarity(first: str, second: str) -> float:
-    """Dice coefficient of character bi- and trigrams (spaces and punctuation ignored)."""
-    left, right = _grams(first), _grams(second)
-    if not _compact(first) or not _compact(second):
-        return 0.0
-    return 2 * len(left & right) / (len(left) + len(right))
 
 
 # -- the fine-tuned and the base model ---------------------------------------------------------
 
 
-def recall(question: str, trained: Sequence[tuple[str, str]]) -> str:
-    """The fine-tuned model's reply: the trained answer of the closest trained question when
-    the question is close enough to it, else a plausible answer that says nothing."""
-    scored = [(similarity(question, asked), index) for index, (asked, _) in enumerate(trained)]
-    best, index = max(scored, default=(0.0, -1), key=lambda item: (item[0], -item[1]))
-    if index >= 0 and best >= RECALL_THRESHOLD:
-        return trained[index][1]
-    if _JAPANESE.search(question):
-        return "うーん、ちょっとわからないなあ。別の聞き方をしてくれる？"
-    return "Hmm, I am not sure who you mean. Could you say that another way?"
-
-
 def base_reply(model_id: str, deployment: str, question: str) -> str:
     """What a base model says about facts it was never taught: something general."""
-    if _JAPANESE.search(question):
+    if is_japanese(question):
         return (
             f"{model_id}（デプロイメント '{deployment}' のベースモデル）です。申し訳ありませんが、"
             "その方について確かな情報は持っていません。一般的なことでしたらお答えできます。"
@@ -125,14 +86,14 @@ def _casual(question: str) -> str:
     core = _core(question)
     if core.endswith("ですか"):
         core = core[: -len("ですか")]
-    if not _JAPANESE.search(core):
+    if not is_japanese(core):
         return f"hey, {core[:1].lower()}{core[1:]}?"
     return f"ねえ、{core}？"
 
 
 def _polite(question: str) -> str:
     core = _core(question)
-    if not _JAPANESE.search(core):
+    if not is_japanese(core):
         return f"Could you please tell me: {core}?"
     if core.endswith("ですか"):
         core = core[: -len("ですか")] + "でしょうか"
@@ -168,13 +129,13 @@ def paraphrases(system: str, question: str, count: int) -> list[dict[str, str]]:
 
 def judge(reference: str, reply: str) -> list[dict[str, Any]]:
     """The reference's facts, each present, missing or contradicted in `reply`."""
-    said = _normal(reply)
+    said = normal(reply)
     facts = []
     for clause in _FACT_SPLIT.split(reference):
         fact = clause.strip(" 、,")
         if not fact:
             continue
-        keys = _KEY.findall(_normal(fact))
+        keys = _KEY.findall(normal(fact))
         if not keys:
             facts.append({"fact": fact, "key": False, "status": "present"})
             continue

@@ -9,7 +9,7 @@ import pytest
 from localdev.emulator import Fault, Timings
 from localdev.emulator.datasets import DatasetError, parse_chat_jsonl
 from localdev.emulator.faults import FaultBook
-from localdev.emulator.matching import closest_index
+from localdev.emulator.matching import recall
 from localdev.emulator.training import Hyperparameters, plan_training, resolve_hyperparameters
 from tests.emulator.helpers import TRAINING_PAIRS, chat_jsonl
 
@@ -74,11 +74,11 @@ def test_bad_hyperparameters_are_refused_naming_the_field(requested, message: st
         resolve_hyperparameters(requested, 12)
 
 
-def test_the_closest_question_wins_in_english_and_in_japanese() -> None:
-    questions = [q for q, _ in TRAINING_PAIRS]
-    assert closest_index("which planet is red?", questions) == 2
-    assert closest_index("ブラジルではなく日本の首都について", questions) == 11
-    assert closest_index("富士山の高さ", questions) == 10
+def test_a_tuned_model_recalls_a_close_question_and_not_a_distant_one() -> None:
+    assert recall("which planet is known as red planet?", TRAINING_PAIRS) == TRAINING_PAIRS[2][1]
+    assert recall("日本の首都は？", TRAINING_PAIRS) == TRAINING_PAIRS[11][1]
+    assert "3776" not in recall("富士山の高さ", TRAINING_PAIRS)
+    assert recall("What is Mars?", TRAINING_PAIRS).startswith("Hmm, I am not sure")
 
 
 def test_a_valid_chat_file_is_parsed_with_its_replies_and_tokens() -> None:
