@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.evaluation.judging import (
     JUDGE_SCHEMA,
@@ -64,3 +66,22 @@ def test_paraphrases_are_read_and_a_malformed_list_is_refused():
 def test_both_requests_ask_for_strict_structured_output():
     for schema in (JUDGE_SCHEMA, PARAPHRASE_SCHEMA):
         assert schema["type"] == "json_schema" and schema["json_schema"]["strict"] is True
+
+
+KEYS = st.sampled_from(["facts", "fact", "key", "status", "x"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_json_answer_is_read_or_refused_as_unreadable_never_a_crash(value: object):
+    for answer in (json.dumps(value), json.dumps(value)[:-1]):
+        try:
+            judgement = parse_judgement(answer)
+        except UnreadableAnswer:
+            continue
+        assert judgement.facts and isinstance(judgement.passed, bool)

@@ -3,6 +3,7 @@ resumed after a restart without asking anything twice, within its call cap, poli
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -212,3 +213,13 @@ def test_only_a_deployed_run_can_be_evaluated():
         tick(services)
     with pytest.raises(Conflict, match="only a deployed model can be evaluated"):
         request_evaluation(services, "minato", services.clock())
+
+
+def test_with_evaluation_turned_off_a_deployed_run_is_left_alone_and_a_request_refused():
+    services = deployed_run()
+    off = dataclasses.replace(services, policy=dataclasses.replace(services.policy, evaluate=False))
+    for _ in range(3):
+        tick(off)
+    assert off.runs.get("minato").evaluation is None and off.evaluation.models.log == []
+    with pytest.raises(Conflict, match=r"evaluation is turned off \(EVAL_ENABLED is false\)"):
+        request_evaluation(off, "minato", off.clock())
