@@ -4,7 +4,7 @@ the previous evaluation's report; and where its documents go in the reports cont
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import ConcurrentUpdate, NotFound
 from shared.evaluation.ports import EvaluationKit
@@ -15,7 +15,7 @@ from shared.evaluation.probes import (
     dropped_probes,
     examples_from_lines,
 )
-from shared.runs.names import FileKind
+from shared.runs.names import FileKind, run_name_problem
 from shared.runs.record import Run
 
 if TYPE_CHECKING:  # the pipeline's steps import the evaluation's service
@@ -52,27 +52,47 @@ def examples_of(run: Run, services: Services, kind: FileKind, notes: list[str]) 
         return []
 
 
-def dropped_probes_of(run: Run, services: Services, notes: list[str]) -> list[Probe]:
-    """The probes.jsonl the user dropped in the run folder, validated like the other files
-    (report next to theirs), but with no minimum number of examples."""
+def is_probes_blob(blob_name: str) -> bool:
+    """True for `<run>/probes.jsonl` with a valid run name."""
+    folder, _, file_name = blob_name.partition("/")
+    return file_name == PROBES_FILE and run_name_problem(folder) is None
+
+
+def check_probes(
+    services: Services, blob_name: str, model: str | None = None
+) -> tuple[dict[str, Any], bytes] | None:
+    """Validates a probes.jsonl like the other run files (line by line, with the same rules)
+    but with no minimum number of examples, and writes its report next to theirs. Returns the
+    report and the content, or None when the blob is gone."""
     from shared.validation import validate_dataset  # the tokenizer loads only when needed
 
-    blob = f"{run.name}/{PROBES_FILE}"
-    info = services.inbox.info(blob)
+    info = services.inbox.info(blob_name)
     if info is None:
-        return []
+        return None
+    report_name = f"{blob_name}.report.json"
     if info.size > MAX_PROBES_BYTES:
-        notes.append(f"{PROBES_FILE} is over {MAX_PROBES_BYTES} bytes: not used")
-        return []
-    content = b"".join(services.inbox.chunks(blob, info.etag))
-    model = run.config.model if run.config else None
-    report = validate_dataset(
-        [content], training_name=PROBES_FILE, **({"model": model} if model else {})
-    )
-    data = report.to_dict()
+        message = f"{PROBES_FILE} is {info.size} bytes; probes may take at most {MAX_PROBES_BYTES}"
+        problem = {"file": PROBES_FILE, "line": None, "code": "file_too_large", "message": message}
+        data: dict[str, Any] = {"valid": False, "errors": [problem], "warnings": []}
+        services.reports.write(report_name, data)
+        return data, b""
+    content = b"".join(services.inbox.chunks(blob_name, info.etag))
+    options = {"model": model} if model else {}
+    data = validate_dataset([content], training_name=PROBES_FILE, **options).to_dict()
     data["errors"] = [e for e in data["errors"] if e["code"] != "too_few_examples"]
     data["valid"] = not data["errors"]
-    services.reports.write(f"{blob}.report.json", data)
+    services.reports.write(report_name, data)
+    return data, content
+
+
+def dropped_probes_of(run: Run, services: Services, notes: list[str]) -> list[Probe]:
+    """The probes.jsonl the user dropped in the run folder, validated again (it may have
+    changed since it was dropped)."""
+    blob = f"{run.name}/{PROBES_FILE}"
+    checked = check_probes(services, blob, run.config.model if run.config else None)
+    if checked is None:
+        return []
+    data, content = checked
     if not data["valid"]:
         notes.append(f"{PROBES_FILE} is not valid (see {blob}.report.json): not used")
         return []

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import ConcurrentUpdate, InvalidInput, InvalidRunConfig
+from shared.evaluation.sources import check_probes, is_probes_blob
 from shared.pipeline.protocols import BlobInfo
 from shared.pipeline.services import Services
 from shared.runs.config import MAX_CONFIG_BYTES, RunConfig, parse_run_config
@@ -50,6 +51,8 @@ class DropOutcome:
 
 def handle_dropped_blob(services: Services, blob_name: str, now: datetime) -> DropOutcome:
     """Validates one inbox blob and records its verdict on its run. Safe to call twice."""
+    if is_probes_blob(blob_name):  # the evaluation's probes: validated and reported, no verdict
+        return _probes_checked(services, blob_name)
     try:
         path = parse_inbox_path(blob_name)
     except InvalidInput as exc:
@@ -174,6 +177,15 @@ def _record(
         f"run {path.run!r}: could not record {path.kind.value} after {SAVE_ATTEMPTS} attempts "
         "because other writers kept changing the run."
     )
+
+
+def _probes_checked(services: Services, blob_name: str) -> DropOutcome:
+    checked = check_probes(services, blob_name)
+    if checked is None:
+        return DropOutcome(blob_name, "ignored", "the blob no longer exists")
+    valid = bool(checked[0]["valid"])
+    detail = "probes for the evaluation of the deployed model: " + ("valid" if valid else "invalid")
+    return DropOutcome(blob_name, "validated", detail, blob_name.split("/")[0], valid)
 
 
 def _not_a_run_file(services: Services, blob_name: str, reason: str) -> DropOutcome:

@@ -21,7 +21,8 @@ from tests.evaluation.fakes import (
     restarted,
 )
 from tests.pipeline.data import QUESTIONS, RUN_JSON, example, jsonl
-from tests.pipeline.helpers import tick
+from tests.pipeline.fakes import fake_services
+from tests.pipeline.helpers import drop, tick
 
 REPORT = report_path("minato")
 
@@ -223,3 +224,18 @@ def test_with_evaluation_turned_off_a_deployed_run_is_left_alone_and_a_request_r
     assert off.runs.get("minato").evaluation is None and off.evaluation.models.log == []
     with pytest.raises(Conflict, match=r"evaluation is turned off \(EVAL_ENABLED is false\)"):
         request_evaluation(off, "minato", off.clock())
+
+
+def test_a_dropped_probes_file_is_validated_at_once_with_its_own_report_and_no_run():
+    services = fake_services()
+    few = jsonl([example("ミナトさん、" + q, a) for q, a in QUESTIONS[:2]])
+    outcome = drop(services, "minato/probes.jsonl", few)
+    assert (outcome.action, outcome.valid) == ("validated", True)
+    assert services.reports.reports["minato/probes.jsonl.report.json"]["valid"] is True
+    assert services.runs.find("minato") is None  # probes alone start nothing
+
+    broken = few + b'{"messages": [{"role": "user", "content": "only a question"}]}\n'
+    outcome = drop(services, "minato/probes.jsonl", broken)
+    report = services.reports.reports["minato/probes.jsonl.report.json"]
+    assert (outcome.valid, report["valid"]) == (False, False)
+    assert [(e["line"], e["code"]) for e in report["errors"]] == [(3, "no_assistant_message")]
