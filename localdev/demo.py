@@ -30,7 +30,7 @@ SAMPLES = REPO_ROOT / "samples"
 RUN_FILES = ("run.json", "train.jsonl", "validation.jsonl")
 FAST_TIMER = "* * * * * *"
 # On the emulator calls take milliseconds: a fast demo lets a tick make many evaluation calls.
-FAST_EVAL_CALLS_PER_TICK = "60"
+FAST_EVAL_CALLS_PER_TICK = "250"
 EVALUATION_TIMEOUT = 60.0
 FINAL_STATES = {RunState.DEPLOYED, RunState.FAILED, RunState.CANCELLED, RunState.EXPIRED}
 
