@@ -239,3 +239,18 @@ def test_a_dropped_probes_file_is_validated_at_once_with_its_own_report_and_no_r
     report = services.reports.reports["minato/probes.jsonl.report.json"]
     assert (outcome.valid, report["valid"]) == (False, False)
     assert [(e["line"], e["code"]) for e in report["errors"]] == [(3, "no_assistant_message")]
+
+
+def test_a_tick_starts_no_call_after_its_time_budget_even_with_calls_left():
+    class SlowModels(FakeModelCalls):
+        """A deployment that takes 50 s to answer, as a busy capacity-1 one may."""
+
+        def ask(self, *args, **kwargs):
+            services.clock.advance(50)
+            return super().ask(*args, **kwargs)
+
+    models = SlowModels()
+    services = deployed_run(models, calls_per_tick=100, tick_seconds=120)
+    tick(services)
+    assert len(models.log) == 3  # started at 0, 50 and 100 s; none at 150 s
+    assert services.runs.get("minato").evaluation.status.value == "evaluating"
