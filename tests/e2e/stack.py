@@ -133,6 +133,9 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             "SETTLE_SECONDS": "2",
             "LOCALDEV_HOST_PORT": str(free_port()),
             "LOCALDEV_FUNCTION_KEY": FUNCTION_KEY,
+            # Evaluations (hundreds of calls per deployed run) are tested on their own stacks
+            # (test_evaluation.py); elsewhere they would only load the shared CI machine.
+            "EVAL_ENABLED": "false",
         }
     )
     environ.update(overrides)

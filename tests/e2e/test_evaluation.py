@@ -23,7 +23,12 @@ pytestmark = pytest.mark.e2e
 SAMPLES = REPO_ROOT / "samples"
 ONE, MANY = SAMPLES / "yoshitaka-one-phrasing", SAMPLES / "yoshitaka-many-phrasings"
 # Calls to the emulator take milliseconds: let one tick make many, and retry 429s soon.
-FAST = {"EVAL_CALLS_PER_TICK": "200", "EVAL_PROBES": "6", "RETRY_BASE_SECONDS": "1"}
+FAST = {
+    "EVAL_ENABLED": "true",
+    "EVAL_CALLS_PER_TICK": "200",
+    "EVAL_PROBES": "6",
+    "RETRY_BASE_SECONDS": "1",
+}
 PATIENCE = 240.0  # an upper bound on the wait; every wait ends on its condition
 
 
@@ -151,9 +156,14 @@ def test_a_dropped_probes_file_is_used_and_a_rerun_on_request_asks_again(
     assert "evaluation requested" in timeline_text(second)
 
 
-def test_evaluating_a_run_that_is_not_deployed_is_refused(make_stack: Callable[..., Stack]) -> None:
-    stack = make_stack()
+def test_an_unknown_run_is_404_and_evaluation_turned_off_is_409(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack(**FAST)
     status, problem, _ = stack.call("POST", "/api/runs/no-such-run/evaluate")
     assert status == 404, problem
     status, problem, _ = stack.call("GET", "/api/runs/no-such-run/evaluation")
     assert status == 404, problem
+    off = make_stack(EVAL_ENABLED="false")
+    status, problem, _ = off.call("POST", "/api/runs/no-such-run/evaluate")
+    assert status == 409 and "EVAL_ENABLED" in problem["detail"], problem
