@@ -254,3 +254,25 @@ def test_a_tick_starts_no_call_after_its_time_budget_even_with_calls_left():
     tick(services)
     assert len(models.log) == 3  # started at 0, 50 and 100 s; none at 150 s
     assert services.runs.get("minato").evaluation.status.value == "evaluating"
+
+
+def test_the_report_and_the_run_view_fit_the_documented_schemas():
+    from jsonschema import Draft202012Validator, ValidationError
+
+    from shared.api.openapi import openapi_document
+    from shared.api.views import run_view
+    from shared.evaluation.commands import read_report
+
+    document = openapi_document()
+    services = deployed_run()
+    run = evaluate(services)
+
+    def check(name: str, value: object) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+        Draft202012Validator(schema).validate(value)
+
+    check("Evaluation", read_report(services, run))
+    check("Run", run_view(run))
+    broken = {**read_report(services, run), "status": "finished"}
+    with pytest.raises(ValidationError, match="'finished' is not one of"):
+        check("Evaluation", broken)

@@ -248,6 +248,28 @@ PATHS: dict[str, dict[str, Operation]] = {
             },
         )
     },
+    "runs/{run}/evaluation": {
+        "get": operation(
+            "get_evaluation",
+            "The evaluation report of the deployed model, item by item",
+            json_body(ref("Evaluation")),
+            parameters=[RUN],
+        )
+    },
+    "runs/{run}/evaluate": {
+        "post": operation(
+            "evaluate_run",
+            "Evaluate the deployed model again (the timer carries it out)",
+            RUN_202,
+            (400, 404, 409, 413),
+            parameters=[RUN],
+            body={
+                "required": False,
+                "description": "Ignored; a JSON object if sent",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+        )
+    },
     "runs/{run}/events": {
         "get": operation(
             "list_run_events",

@@ -212,6 +212,7 @@ SCHEMAS: dict[str, Schema] = {
             )
         ),
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
+        evaluation=nullable(ref("EvaluationSummary")),
         links=ref("RunLinks"),
     ),
     "Metrics": obj(
@@ -305,6 +306,71 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "RunEvents": obj(
         ("run", "events"), run=STRING, events={"type": "array", "items": ref("RunEvent")}
+    ),
+    # The evaluation of a deployed run (shared.evaluation; the README's Evaluation).
+    "EvaluationSummary": obj(
+        ("status", "attempt"),
+        status={"enum": ["requested", "evaluating", "evaluated", "skipped"]},
+        attempt=INTEGER,
+        changed_at=TIME,
+        verdict=NSTRING,
+        headline=NSTRING,
+        action=NSTRING,
+        scores={"type": "array", "items": ref("EvaluationScore")},
+        progress=STRING,
+        estimated_tokens=INTEGER,
+        estimated_cost_usd=NNUMBER,
+        reason=STRING,
+        report=NSTRING,
+    ),
+    "EvaluationScore": obj(
+        ("set", "model", "items", "passed", "failed", "errors", "skipped"),
+        set={"enum": ["trained", "paraphrased", "validation"]},
+        model={"enum": ["tuned", "base"]},
+        items=INTEGER,
+        passed=INTEGER,
+        failed=INTEGER,
+        errors=INTEGER,
+        skipped=INTEGER,
+        unjudged=INTEGER,
+        judged=INTEGER,
+        pass_rate=NNUMBER,
+        chrf_mean=NNUMBER,
+        verbatim=INTEGER,
+    ),
+    "Evaluation": obj(
+        ("evaluation", "run", "attempt", "status", "judge", "scores", "items"),
+        evaluation=ref("EvaluationSummary"),
+        markdown=STRING,
+        run=STRING,
+        attempt=INTEGER,
+        status={"enum": ["running", "done"]},
+        judge=BOOLEAN,
+        probe_source=STRING,
+        calls=INTEGER,
+        scores={"type": "array", "items": ref("EvaluationScore")},
+        items={
+            "type": "array",
+            "items": obj(
+                ("id", "set", "messages", "reference", "results", "outcomes"),
+                id=STRING,
+                set={"enum": ["trained", "paraphrased", "validation"]},
+                messages={"type": "array", "items": obj(("role", "content"))},
+                reference=STRING,
+                origin=STRING,
+                variation=STRING,
+                results={"type": "object"},
+                outcomes={
+                    "type": "object",
+                    "additionalProperties": {
+                        "enum": ["pass", "fail", "error", "unjudged", "skipped"]
+                    },
+                },
+            ),
+        },
+        verdict=obj(
+            ("verdict", "headline", "action"), verdict=STRING, headline=STRING, action=STRING
+        ),
     ),
     "OpenApiDocument": obj(("openapi", "info", "paths"), openapi=STRING),
 }
