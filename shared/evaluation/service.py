@@ -77,6 +77,7 @@ def advance_evaluation(run: Run, services: Services, now: datetime) -> None:
             why = 'run.json says "evaluate": false'
             skipped = moved(flag, E.SKIPPED, now, why)
             run.evaluation_changed(skipped, now, f"evaluation skipped: {why}", step_done=True)
+            run.raise_event("evaluation_skipped", now, why)
             return
         evaluation = start(run, services, kit, now, flag.attempt if flag else 1)
         flag = moved(flag, E.EVALUATING, now, "started")
@@ -85,6 +86,12 @@ def advance_evaluation(run: Run, services: Services, now: datetime) -> None:
         flag.estimated_usd = _usd(evaluation.estimated_tokens, kit)
         note = f"evaluation started: {_started(evaluation, flag)}"
         run.evaluation_changed(flag, now, note, step_done=True)
+        details = {
+            "attempt": flag.attempt,
+            "estimated_tokens": flag.estimated_tokens,
+            "estimated_cost_usd": flag.estimated_usd,
+        }
+        run.raise_event("evaluation_started", now, note, data={"evaluation": details})
     else:
         evaluation = _load(run, services, kit, now, flag)
     try:
@@ -248,6 +255,14 @@ def _finish(run: Run, evaluation: Evaluation, kit: EvaluationKit, now: datetime)
     flag.scores = report["scores"]
     flag.progress = _progress(evaluation)
     run.evaluation_changed(flag, now, f"evaluated: {verdict.headline}", step_done=True)
+    details = {
+        "attempt": flag.attempt,
+        "verdict": verdict.verdict,
+        "headline": verdict.headline,
+        "action": verdict.action,
+        "scores": flag.scores,
+    }
+    run.raise_event("evaluated", now, verdict.headline, data={"evaluation": details})
     logger.info("Run %s: evaluated: %s", run.name, verdict.headline)
 
 

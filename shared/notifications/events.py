@@ -41,9 +41,18 @@ STATE_EVENTS: Mapping[str, str] = MappingProxyType(
         RunState.CANCELLED: "the run was cancelled",
     }
 )
-# Events that are not a move between states (the evaluation verdict will be one). Add the name,
-# what it means, and its extra fields in `_extra` below.
-OTHER_EVENTS: Mapping[str, str] = MappingProxyType({})
+# Events that are not a move between states. Add the name, what it means, and its extra fields
+# in `_extra` below (or pass them as the raised event's `data`).
+OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
+    {
+        # Raised by `shared.evaluation.service`; `data.evaluation` carries the details.
+        "evaluation_started": "the deployed model's evaluation started; `evaluation` has the "
+        "attempt and the estimated tokens and cost",
+        "evaluated": "the deployed model was evaluated; `evaluation` has the verdict, its "
+        "headline with counts, the action that helps, and the scores per probe set",
+        "evaluation_skipped": "the evaluation was skipped; `reason` says why",
+    }
+)
 
 EVENT_TYPES: Mapping[str, str] = MappingProxyType(
     {PREFIX + name: meaning for name, meaning in {**STATE_EVENTS, **OTHER_EVENTS}.items()}

@@ -191,6 +191,7 @@ def test_run_json_evaluate_false_skips_the_evaluation_with_a_note():
     assert run.evaluation.status.value == "skipped"
     assert run.timeline[-1].reason == 'evaluation skipped: run.json says "evaluate": false'
     assert services.evaluation.models.log == []
+    assert services.runs.events[-1][1].name == "evaluation_skipped"
 
 
 def test_a_rerun_on_request_asks_again_with_the_same_generated_paraphrases():
@@ -276,3 +277,19 @@ def test_the_report_and_the_run_view_fit_the_documented_schemas():
     broken = {**read_report(services, run), "status": "finished"}
     with pytest.raises(ValidationError, match="'finished' is not one of"):
         check("Evaluation", broken)
+
+
+def test_receivers_get_an_event_when_the_evaluation_starts_and_one_with_the_verdict():
+    from shared.notifications.events import event_payload
+
+    services = deployed_run()
+    run = evaluate(services)
+    outbox = [raised for name, raised in services.runs.events if name == "minato"]
+    payloads = [event_payload(run, raised, "evt_" + "0" * 32) for raised in outbox]
+    types = [p["type"] for p in payloads]
+    assert types[-2:] == ["tunedrop.run.evaluation_started", "tunedrop.run.evaluated"]
+    evaluated = payloads[-1]["data"]
+    assert evaluated["state"] == "deployed"
+    assert evaluated["evaluation"]["verdict"] == "learned the trained phrasings only"
+    assert evaluated["reason"] == run.evaluation.headline
+    assert payloads[-2]["data"]["evaluation"]["estimated_tokens"] > 0
