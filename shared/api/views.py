@@ -205,6 +205,7 @@ def _config_view(config: RunConfig | None) -> dict[str, Any] | None:
             "capacity": config.deploy.capacity,
             "ttl_hours": config.deploy.ttl_hours,
         },
+        "evaluate": config.evaluate,
     }
 
 
