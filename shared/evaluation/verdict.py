@@ -111,7 +111,8 @@ def _uncertain(score: SetScore, what: str) -> str:
     asked = score.judged + score.errors
     if score.errors and score.errors / asked > MAX_ERROR_SHARE:
         return f"the judge could not score {score.errors} of {asked} {what}"
-    return f"only {score.judged} {what} judged (at least {MIN_JUDGED} needed)"
+    noun = what if score.judged != 1 else what.removesuffix("s")
+    return f"only {score.judged} {noun} judged (at least {MIN_JUDGED} needed)"
 
 
 def decide(scores: Scores, *, judge: bool) -> Verdict:

@@ -56,7 +56,7 @@ def test_the_page_section_shows_the_verdict_the_table_and_the_failed_items_escap
                "estimated_cost_usd": 0.003}  # fmt: skip
     html = evaluation_html(summary, report)
     assert html.index("evaluation-verdict") < html.index("evaluation-table")
-    assert "but only 1 paraphrases judged" in html
+    assert "but only 1 paraphrase judged" in html
     assert "<td>trained</td><td>3/3 passed, chrF 100.0, 3 verbatim</td><td>0/3 passed" in html
     assert 'id="evaluation-failed" lang="ja"' in html and "t1p1" in html
     assert HOSTILE not in html and "&lt;script&gt;" in html
