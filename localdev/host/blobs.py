@@ -1,15 +1,20 @@
-"""Fires blob-triggered functions once per new or changed blob, like the Functions host.
+"""Runs blob-triggered functions for the Event Grid notifications the blobs webhook received.
 
-Receipts live in storage as the real host keeps them (`azure-webjobs-hosts/blobreceipts/...`),
-keyed by function, ETag and blob name, so a restart does not fire a blob again. A receipt is
-leased while its blob is processed so that two hosts on one storage account do not both run it.
-A blob whose function keeps failing is retried up to `maxDequeueCount` times (host.json), then a
-message goes to the `webjobs-blobtrigger-poison` queue and the blob is left alone.
+As in the Functions host, the webhook (`localdev.host.blob_webhook`) only queues each `BlobCreated`
+event (in `azure-webjobs-blobtrigger-...`); this runner takes them from the queue and calls the
+function on the blob's current version. Receipts live in storage as the real host keeps them
+(`azure-webjobs-hosts/blobreceipts/...`), keyed by function, ETag and blob name, so a repeated
+event or a restart does not fire a blob version again. A receipt is leased while its blob is
+processed so that two hosts on one storage account do not both run it. A blob whose function
+keeps failing is retried up to `maxDequeueCount` times (host.json), then a message goes to the
+`webjobs-blobtrigger-poison` queue and the blob is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import hashlib
 import json
 import logging
 import re
@@ -17,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient
-from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+from azure.storage.queue import QueueClient, QueueMessage, TextBase64EncodePolicy
 from azurefunctions.extensions.base import Datum
 from azurefunctions.extensions.bindings.blob import BlobClientConverter
 
 from localdev.host.background import PollingLoop
+from localdev.host.blob_events import EventError, blob_of
 from localdev.host.discovery import BlobFunction
 from localdev.host.invoke import call_handler
 
@@ -32,6 +38,15 @@ logger = logging.getLogger(__name__)
 RECEIPTS_CONTAINER = "azure-webjobs-hosts"
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 LEASE_SECONDS = 60
+VISIBILITY_SECONDS = 60
+# A notification whose blob another host is processing comes back after this long.
+BUSY_RETRY_SECONDS = 5
+
+
+class Outcome(enum.Enum):
+    SETTLED = "settled"  # done, or given up on (poison)
+    RETRY = "retry"  # the function failed; try again
+    BUSY = "busy"  # another host holds the receipt
 
 
 @dataclass(frozen=True)
@@ -44,8 +59,15 @@ class ModelBindingData:
     content: str
 
 
+def notification_queue_name(function: BlobFunction) -> str:
+    """The queue holding one function's notifications. Hosts that run the same function on the
+    same container share it (competing consumers); hosts on other containers never see it."""
+    digest = hashlib.sha256(f"{function.name}|{function.container}".encode()).hexdigest()
+    return f"azure-webjobs-blobtrigger-{digest[:24]}"
+
+
 class BlobTriggerRunner(PollingLoop):
-    """Scans one function's container and calls it for each blob version it has not seen."""
+    """Calls one function for each queued notification of a blob version it has not run yet."""
 
     def __init__(
         self,
@@ -65,26 +87,63 @@ class BlobTriggerRunner(PollingLoop):
         self.receipts = self.service.get_container_client(RECEIPTS_CONTAINER)
         self.receipt_prefix = f"blobreceipts/{host_id}/{function.name}"
         self.name_pattern = _blob_name_pattern(function.blob_pattern)
-        self._finished: set[tuple[str, str]] = set()
+        self.queue = QueueClient.from_connection_string(
+            connection_string, notification_queue_name(function)
+        )
 
     def prepare(self) -> None:
         for container in (self.container, self.receipts):
             with contextlib.suppress(ResourceExistsError):
                 container.create_container()
+        with contextlib.suppress(ResourceExistsError):
+            self.queue.create_queue()
+
+    def enqueue(self, event: dict[str, Any]) -> None:
+        """Keeps one notification for this function; the webhook answers 202 only after this."""
+        self.queue.send_message(json.dumps({**event, "functionId": self.function.name}))
 
     def poll_once(self) -> bool:
-        """Runs the function for every blob version that has no finished receipt yet."""
-        for blob in self.container.list_blobs():
+        received = list(
+            self.queue.receive_messages(max_messages=16, visibility_timeout=VISIBILITY_SECONDS)
+        )
+        for message in received:
             if self._stop.is_set():
                 break
-            version = (blob.name, str(blob.etag))
-            due = version not in self._finished and self.name_pattern.match(blob.name)
-            if due and self._process(*version):
-                self._finished.add(version)
-        return False
+            self._handle(message)
+        return bool(received)
 
-    def _process(self, blob_name: str, etag: str) -> bool:
-        """Runs the function on one blob version if due; True once that version is settled."""
+    def _handle(self, message: QueueMessage) -> None:
+        outcome = self._notified(message.content)
+        if outcome is Outcome.SETTLED:
+            # Another host may have received this message again after its visibility ended.
+            with contextlib.suppress(ResourceNotFoundError, HttpResponseError):
+                self.queue.delete_message(message)
+            return
+        delay = 0 if outcome is Outcome.RETRY else BUSY_RETRY_SECONDS
+        with contextlib.suppress(ResourceNotFoundError, HttpResponseError):
+            self.queue.update_message(message, visibility_timeout=delay)
+
+    def _notified(self, content: str) -> Outcome:
+        try:
+            event = json.loads(content)
+            blob = blob_of(event) if isinstance(event, dict) else None
+        except (ValueError, EventError):
+            logger.warning("function %s: dropped an unreadable notification", self.function.name)
+            return Outcome.SETTLED
+        wanted = blob and blob.container == self.function.container
+        if not wanted or not self.name_pattern.match(blob.blob_name):
+            return Outcome.SETTLED
+        try:
+            # The host runs the blob as it is now: an older event of a replaced blob runs the
+            # newest version, whose receipt then stops every other event of it.
+            etag = self.container.get_blob_client(blob.blob_name).get_blob_properties().etag
+        except ResourceNotFoundError:
+            logger.info("function %s: %s is gone; nothing to run", self.function.name, blob)
+            return Outcome.SETTLED
+        return self._process(blob.blob_name, str(etag))
+
+    def _process(self, blob_name: str, etag: str) -> Outcome:
+        """Runs the function on one blob version unless its receipt says it already ran."""
         receipt = self.receipts.get_blob_client(
             f"{self.receipt_prefix}/{etag.strip(chr(34))}/{self.function.container}/{blob_name}"
         )
@@ -92,11 +151,11 @@ class BlobTriggerRunner(PollingLoop):
             receipt.upload_blob(b"", metadata={"status": "pending", "attempts": "0"})
         properties = receipt.get_blob_properties()
         if properties.metadata.get("status") != "pending":
-            return True
+            return Outcome.SETTLED
         try:
             lease = receipt.acquire_lease(lease_duration=LEASE_SECONDS)
         except HttpResponseError:
-            return False  # another host is processing this blob version
+            return Outcome.BUSY
         attempts = int(properties.metadata.get("attempts", "0")) + 1
         status = "pending"
         try:
@@ -113,7 +172,7 @@ class BlobTriggerRunner(PollingLoop):
         finally:
             receipt.set_blob_metadata({"status": status, "attempts": str(attempts)}, lease=lease)
             lease.release()
-        return status != "pending"
+        return Outcome.RETRY if status == "pending" else Outcome.SETTLED
 
     def _argument(self, blob_name: str) -> Any:
         wanted = self.function.parameter_type

@@ -11,6 +11,7 @@ from typing import Any
 import azure.functions as func
 
 SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+EVENT_GRID = "EventGrid"
 
 
 class BindingError(ValueError):
@@ -45,6 +46,7 @@ class BlobFunction:
     blob_pattern: str  # the part of the path after the container, e.g. "{name}"
     connection: str
     parameter_type: Any
+    source: str = EVENT_GRID  # "EventGrid" or "LogsAndContainerScan" (the host's default)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def _describe(function: Any, environ: Mapping[str, str]) -> Function:
             blob_pattern=pattern or "{name}",
             connection=trigger.get("connection") or "AzureWebJobsStorage",
             parameter_type=typing.get_type_hints(handler).get(arg_name),
+            source=_value(trigger.get("source") or "LogsAndContainerScan"),
         )
     if kind == "queueTrigger":
         return QueueFunction(

@@ -1,4 +1,10 @@
-"""Runs every function of a FunctionApp: HTTP on loopback, timers on schedule, blobs on change."""
+"""Runs every function of a FunctionApp: HTTP on loopback, timers on schedule, blobs on change.
+
+Blob triggers run as on Flex Consumption: only with `source: EventGrid`, fired by `BlobCreated`
+events POSTed to the blobs webhook. Azurite publishes no events, so unless told otherwise
+(`blob_events=False`) the host also runs a stand-in for the storage account's Event Grid system
+topic (`localdev.host.event_grid`) that delivers them to its own webhook.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,11 @@ from collections.abc import Mapping
 import azure.functions as func
 
 from localdev.host.background import BackgroundLoop
+from localdev.host.blob_webhook import FUNCTION_ID_PREFIX, PATH, BlobWebhook
 from localdev.host.blobs import BlobTriggerRunner
 from localdev.host.discovery import (
+    EVENT_GRID,
+    BindingError,
     BlobFunction,
     Function,
     HttpFunction,
@@ -17,6 +26,7 @@ from localdev.host.discovery import (
     TimerFunction,
     discover,
 )
+from localdev.host.event_grid import BlobCreatedPublisher
 from localdev.host.host_config import HostConfig
 from localdev.host.http_server import HttpFunctionServer
 from localdev.host.queues import QueueTriggerRunner
@@ -42,25 +52,39 @@ class LocalHost:
         config: HostConfig | None = None,
         function_key: str = "",
         poll_seconds: float = 1.0,
+        blob_events: bool = True,
     ) -> None:
         self.config = config or HostConfig()
         functions = discover(app, environ)
+        self.function_key = function_key
+        blob_runners = {
+            f.name: BlobTriggerRunner(
+                f,
+                environ[f.connection],
+                max_dequeue_count=self.config.blob_max_dequeue_count,
+                poll_seconds=poll_seconds,
+            )
+            for f in functions
+            if isinstance(f, BlobFunction) and _event_grid_source(f)
+        }
         self.http = HttpFunctionServer(
             ("127.0.0.1", port),
             [f for f in functions if isinstance(f, HttpFunction)],
             route_prefix=self.config.route_prefix,
             function_key=function_key,
+            blob_webhook=BlobWebhook(blob_runners, function_key),
         )
-        self.loops: list[BackgroundLoop] = []
+        self.loops: list[BackgroundLoop] = list(blob_runners.values())
         for function in functions:
             if isinstance(function, TimerFunction):
                 self.loops.append(TimerRunner(function))
-            elif isinstance(function, BlobFunction):
+            elif isinstance(function, BlobFunction) and blob_events:
                 self.loops.append(
-                    BlobTriggerRunner(
-                        function,
+                    BlobCreatedPublisher(
                         environ[function.connection],
-                        max_dequeue_count=self.config.blob_max_dequeue_count,
+                        function.container,
+                        self.blob_webhook_url(function.name),
+                        subscription=function.name,
                         poll_seconds=poll_seconds,
                     )
                 )
@@ -79,6 +103,11 @@ class LocalHost:
     @property
     def url(self) -> str:
         return self.http.url
+
+    def blob_webhook_url(self, function_name: str) -> str:
+        """Where Event Grid delivers the blob events of one function (the key, if enforced)."""
+        code = f"&code={self.function_key}" if self.function_key else ""
+        return f"{self.url}{PATH}?functionName={FUNCTION_ID_PREFIX}{function_name}{code}"
 
     def start(self) -> None:
         self.http.start()
@@ -104,6 +133,16 @@ class LocalHost:
         self.stop()
 
 
+def _event_grid_source(function: BlobFunction) -> bool:
+    if function.source != EVENT_GRID:
+        raise BindingError(
+            f"function {function.name!r} is a blob trigger with source {function.source}, which "
+            "polls the container; Flex Consumption runs only source=func.BlobSource.EVENT_GRID, "
+            "and so does this host"
+        )
+    return True
+
+
 def describe(function: Function, url: str, prefix: str) -> str:
     if isinstance(function, HttpFunction):
         methods = ",".join(sorted(function.methods))
@@ -112,4 +151,7 @@ def describe(function: Function, url: str, prefix: str) -> str:
         return f"timer {function.schedule!r}"
     if isinstance(function, QueueFunction):
         return f"queue {function.queue}"
-    return f"blob {function.container}/{function.blob_pattern}"
+    return (
+        f"blob {function.container}/{function.blob_pattern} (Event Grid: "
+        f"POST {url}{PATH}?functionName={FUNCTION_ID_PREFIX}{function.name})"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from localdev.host.blob_webhook import PATH as BLOB_WEBHOOK_PATH
+from localdev.host.blob_webhook import BlobWebhook
 from localdev.host.discovery import HttpFunction
 from localdev.host.invoke import call_handler
 from localdev.host.routes import RouteTemplate
@@ -33,8 +36,10 @@ class HttpFunctionServer(ThreadingHTTPServer):
         *,
         route_prefix: str = "api",
         function_key: str = "",
+        blob_webhook: BlobWebhook | None = None,
     ) -> None:
         super().__init__(address, _RequestHandler)
+        self.blob_webhook = blob_webhook
         self.functions = [(RouteTemplate.parse(f.route), f) for f in functions]
         self.route_prefix = route_prefix.strip("/")
         self.function_key = function_key
@@ -99,6 +104,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        webhook = self.server.blob_webhook
+        if webhook is not None and url.path.rstrip("/").lower() == BLOB_WEBHOOK_PATH:
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            answer = webhook.handle(self.command, query, dict(self.headers.items()), body)
+            payload = json.dumps(answer.body).encode() if answer.body else b""
+            self._send_response(
+                func.HttpResponse(payload, status_code=answer.status, mimetype="application/json")
+            )
+            return
         found = self.server.allowed(self.command, url.path)
         if isinstance(found, frozenset):
             # 405 names the methods the path takes (RFC 9110), as the real host does.

@@ -185,11 +185,12 @@ def kill_host_when_served(
 
 
 def forget_receipts(stack: Stack, run: str) -> None:
-    """Deletes the host's blob-trigger receipts of this run's blobs."""
+    """Deletes the host's blob-trigger receipts of this run's blobs, and the local Event Grid
+    stand-in's record of having delivered them, so every event is delivered and run again."""
     receipts = BlobServiceClient.from_connection_string(
         stack.azurite.connection_string
     ).get_container_client(RECEIPTS_CONTAINER)
     marker = f"/{stack.environ['INBOX_CONTAINER']}/{run}/"
-    for blob in receipts.list_blobs(name_starts_with="blobreceipts/"):
+    for blob in receipts.list_blobs():
         if marker in blob.name:
             receipts.delete_blob(blob.name)

@@ -37,6 +37,7 @@ EXPECTED = {
         "type": "blobTrigger",
         "path": "%INBOX_CONTAINER%/{name}",
         "connection": "AzureWebJobsStorage",
+        "source": "EventGrid",  # Flex Consumption runs no other blob source
     },
     "record_poisoned_inbox_blob": {
         "type": "queueTrigger",

@@ -18,8 +18,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
-from localdev.azurite import AzuritePorts, free_port
+from localdev import blob_created
+from localdev.azurite import REPO_ROOT, AzuritePorts, free_port
 from localdev.host import LocalHost
+from localdev.host.blob_events import BLOB_CREATED, blob_created_event, blob_of, validation_event
+from localdev.host.blobs import BlobTriggerRunner
+from localdev.host.discovery import BindingError
 from localdev.host.host_config import HostConfig
 
 
@@ -71,7 +75,12 @@ def sample_app(recorder: Recorder) -> func.FunctionApp:
     def tick(timer: func.TimerRequest) -> None:
         recorder.add(("tick", type(timer).__name__))
 
-    @app.blob_trigger(arg_name="blob", path="%TEST_CONTAINER%/{name}", connection="TestStorage")
+    @app.blob_trigger(
+        arg_name="blob",
+        path="%TEST_CONTAINER%/{name}",
+        connection="TestStorage",
+        source=func.BlobSource.EVENT_GRID,
+    )
     def dropped(blob: blob_bindings.BlobClient) -> None:
         content = blob.download_blob().readall()
         if content == b"explode":
@@ -104,7 +113,9 @@ def host_factory(container: str) -> Iterator[Callable[..., tuple[LocalHost, Reco
 
     started: list[LocalHost] = []
 
-    def start(function_key: str = "", max_dequeue_count: int = 3) -> tuple[LocalHost, Recorder]:
+    def start(
+        function_key: str = "", max_dequeue_count: int = 3, blob_events: bool = True
+    ) -> tuple[LocalHost, Recorder]:
         recorder = Recorder()
         host = LocalHost(
             sample_app(recorder),
@@ -113,6 +124,7 @@ def host_factory(container: str) -> Iterator[Callable[..., tuple[LocalHost, Reco
             config=HostConfig(blob_max_dequeue_count=max_dequeue_count),
             function_key=function_key,
             poll_seconds=0.2,
+            blob_events=blob_events,
         )
         host.start()
         started.append(host)
@@ -230,3 +242,108 @@ def test_queue_message_fires_its_function_and_a_failing_one_ends_in_the_poison_q
             return []
 
     eventually(lambda: poisoned() == [b"explode"])
+
+
+# -- the blobs webhook (Event Grid source) ---------------------------------------------------
+
+
+def webhook(host: LocalHost, function: str = "dropped", code: str = "") -> str:
+    key = f"&code={code}" if code else ""
+    return f"{host.url}/runtime/webhooks/blobs?functionName=Host.Functions.{function}{key}"
+
+
+def notify(url: str, events: object, kind: str = "Notification") -> tuple[int, bytes]:
+    headers = {"content-type": "application/json", "aeg-event-type": kind}
+    return post(url, json.dumps(events).encode(), headers)
+
+
+def created(container: str, blob_name: str) -> dict[str, object]:
+    return blob_created_event(container=container, blob_name=blob_name, url="http://x/y")
+
+
+def test_the_webhook_answers_event_grids_subscription_handshake(host_factory) -> None:
+    host, _ = host_factory(blob_events=False)
+    status, body = notify(webhook(host), [validation_event("abc123")], "SubscriptionValidation")
+    assert (status, json.loads(body)) == (200, {"validationResponse": "abc123"})
+
+
+def test_a_blob_created_notification_runs_the_function_once_however_often_it_comes(
+    host_factory, container: str, azurite: AzuritePorts
+) -> None:
+    blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs.get_container_client(container).create_container()
+    blobs.get_container_client(container).upload_blob("run-b/train.jsonl", b"payload")
+    host, recorder = host_factory(blob_events=False)
+    event = created(container, "run-b/train.jsonl")
+    assert notify(webhook(host), [event])[0] == 202
+    eventually(lambda: blob_calls(recorder) == [("run-b/train.jsonl", b"payload")])
+
+    # Event Grid delivers at least once; the CloudEvents schema (one object) is accepted too.
+    cloud_event = {"specversion": "1.0", "type": event["eventType"], "source": "/x",
+                   "id": "1", "subject": event["subject"], "data": event["data"]}  # fmt: skip
+    assert notify(webhook(host), [event])[0] == 202
+    assert notify(webhook(host), cloud_event)[0] == 202
+    queue = QueueClient.from_connection_string(
+        azurite.connection_string, host_blob_queue(host, "dropped")
+    )
+    eventually(lambda: queue.get_queue_properties().approximate_message_count == 0)
+    assert blob_calls(recorder) == [("run-b/train.jsonl", b"payload")]
+
+
+def test_the_webhook_refuses_what_event_grid_would_not_send(host_factory) -> None:
+    host, _ = host_factory(blob_events=False)
+    event = created("elsewhere", "a.jsonl")
+    assert notify(webhook(host, "nothing"), [event])[0] == 404
+    assert notify(webhook(host, "tick"), [event])[0] == 404  # not a blob function
+    assert post(webhook(host), json.dumps([event]).encode())[0] == 400  # no aeg-event-type
+    assert post(webhook(host), b"{", {"aeg-event-type": "Notification"})[0] == 400
+    assert notify(webhook(host), [{"eventType": BLOB_CREATED, "subject": "/nope"}])[0] == 202
+    assert get(webhook(host))[0] == 405
+
+    keyed, _ = host_factory(function_key="s3cret", blob_events=False)
+    assert notify(webhook(keyed), [event])[0] == 401
+    assert notify(webhook(keyed, code="s3cret"), [event])[0] == 202
+
+
+def test_the_host_refuses_a_blob_trigger_that_polls_the_container(
+    container: str,
+) -> None:
+    import os
+
+    app = func.FunctionApp()
+
+    @app.blob_trigger(arg_name="blob", path="%TEST_CONTAINER%/{name}", connection="TestStorage")
+    def polled(blob: blob_bindings.BlobClient) -> None:
+        raise AssertionError("never runs")
+
+    with pytest.raises(BindingError, match=r"source=func\.BlobSource\.EVENT_GRID"):
+        LocalHost(app, os.environ, port=free_port())
+
+
+def test_the_blob_created_command_delivers_to_the_webhook(
+    host_factory, container: str, azurite: AzuritePorts
+) -> None:
+    blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs.get_container_client(container).create_container()
+    blobs.get_container_client(container).upload_blob("run-c/train.jsonl", b"by hand")
+    host, recorder = host_factory(blob_events=False)
+    code = blob_created.main(
+        ["run-c/train.jsonl", "--container", container, "--host", host.url, "--function", "dropped"]
+    )
+    assert code == 0
+    eventually(lambda: blob_calls(recorder) == [("run-c/train.jsonl", b"by hand")])
+
+
+def test_the_sample_event_file_is_a_blob_created_event_for_the_inbox() -> None:
+    events = json.loads((REPO_ROOT / "samples" / "blob-created.json").read_text())
+    blob = blob_of(events[0])
+    assert blob is not None and blob.container == "training-inbox"
+    assert blob.blob_name == "kitsune-shopkeeper/train.jsonl"
+
+
+def host_blob_queue(host: LocalHost, function: str) -> str:
+    runner = next(
+        loop for loop in host.loops if isinstance(loop, BlobTriggerRunner)
+        and loop.function.name == function
+    )  # fmt: skip
+    return runner.queue.queue_name
