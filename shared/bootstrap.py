@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 from azure.core.credentials import TokenCredential
 
-from shared.credentials import app_credential
+from shared.credentials import app_credential, storage_credential
 from shared.notifications.service import Notifier
 from shared.pipeline.services import Services, utc_now
 from shared.runs.config import RunDefaults
@@ -89,8 +89,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
         blobs = BlobServiceClient.from_connection_string(settings.storage_connection)
         tables = TableServiceClient.from_connection_string(settings.storage_connection)
     else:
-        blobs = BlobServiceClient(settings.blob_account_url, credential=credential)
-        tables = TableServiceClient(endpoint=settings.table_account_url, credential=credential)
+        identity = storage_credential(settings, credential)
+        blobs = BlobServiceClient(settings.blob_account_url, credential=identity)
+        tables = TableServiceClient(endpoint=settings.table_account_url, credential=identity)
     if settings.openai_api_key:
         client = openai.AzureOpenAI(
             azure_endpoint=settings.openai_endpoint,

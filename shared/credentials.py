@@ -1,6 +1,9 @@
-"""The one place Tunedrop gets its Entra ID credential from.
+"""The one place Tunedrop gets its Entra ID credentials from.
 
-In Azure that is `DefaultAzureCredential` (the Function App's managed identity). Against the
+In Azure that is `DefaultAzureCredential` (the Function App's managed identity; a user-assigned
+one is named by `AZURE_CLIENT_ID`). Storage follows the Functions host's connection settings:
+`AzureWebJobsStorage__credential=managedidentity` with `AzureWebJobsStorage__clientId` asks for
+that managed identity only. Against the
 local emulator, the setting `TUNEDROP_LOCAL_BEARER_TOKEN` gives a fixed token instead; it is
 refused for any endpoint that is not on loopback, so it can never stand in for a real login.
 """
@@ -45,7 +48,7 @@ def app_credential(settings: Settings) -> TokenCredential:
     if not token:
         from azure.identity import DefaultAzureCredential  # late: heavy, and unused locally
 
-        return DefaultAzureCredential()
+        return DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
     remote = [
         url for url in (settings.openai_endpoint, settings.arm_endpoint) if not is_loopback(url)
     ]
@@ -55,3 +58,14 @@ def app_credential(settings: Settings) -> TokenCredential:
             f"on loopback: {', '.join(remote)}; remove the setting to use managed identity"
         )
     return FixedTokenCredential(token)
+
+
+def storage_credential(settings: Settings, app: TokenCredential) -> TokenCredential:
+    """The credential for storage: the managed identity the `AzureWebJobsStorage__credential`
+    and `__clientId` settings name, as the Functions host uses them, else the app's."""
+    if settings.storage_credential != "managedidentity" and not settings.storage_client_id:
+        return app
+    from azure.identity import ManagedIdentityCredential  # late: heavy, and unused locally
+
+    client_id = settings.storage_client_id or settings.azure_client_id or None
+    return ManagedIdentityCredential(client_id=client_id)

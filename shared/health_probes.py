@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from shared.credentials import app_credential
+from shared.credentials import app_credential, storage_credential
 from shared.errors import SettingsError
 from shared.health import HealthReport, Probe, check_health
 from shared.settings import Settings
@@ -36,7 +36,8 @@ def storage_probe(settings: Settings) -> Probe:
             )  # fmt: skip
         else:
             client = BlobServiceClient(
-                settings.blob_account_url, credential=app_credential(settings),
+                settings.blob_account_url,
+                credential=storage_credential(settings, app_credential(settings)),
                 connection_timeout=PROBE_TIMEOUT_SECONDS, retry_total=0,
             )  # fmt: skip
         client.get_container_client(settings.inbox_container).exists()

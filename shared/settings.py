@@ -65,6 +65,14 @@ class Settings:
     eval_calls_per_tick: int = 4
     eval_max_tokens: int = 300
     eval_usd_per_million_tokens: float = 2.5
+    # Storage through Entra ID: the Functions host's identity-based connection forms
+    # (`AzureWebJobsStorage__*`); a service URI wins over the one built from the account name.
+    storage_blob_uri: str = ""
+    storage_queue_uri: str = ""
+    storage_table_uri: str = ""
+    storage_credential: str = ""  # "managedidentity", or empty for the app's credential
+    storage_client_id: str = ""  # a user-assigned identity's client id, for storage only
+    azure_client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity, for everything
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -85,11 +93,15 @@ class Settings:
 
     @property
     def blob_account_url(self) -> str:
-        return f"https://{self.storage_account_name}.blob.core.windows.net"
+        uri = self.storage_blob_uri or f"https://{self.storage_account_name}.blob.core.windows.net"
+        return uri.rstrip("/")
 
     @property
     def table_account_url(self) -> str:
-        return f"https://{self.storage_account_name}.table.core.windows.net"
+        uri = (
+            self.storage_table_uri or f"https://{self.storage_account_name}.table.core.windows.net"
+        )
+        return uri.rstrip("/")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -97,10 +109,28 @@ class Settings:
         reader = _Reader(environ)
         connection = reader.text("AzureWebJobsStorage", "")
         account = reader.text("AzureWebJobsStorage__accountName", "")
-        if not connection and not account:
+        uris = {
+            kind: reader.url(f"AzureWebJobsStorage__{kind}ServiceUri", "")
+            for kind in ("blob", "queue", "table")
+        }
+        credential = reader.text("AzureWebJobsStorage__credential", "")
+        if not connection and not account and not any(uris.values()):
             reader.problems.append(
                 "AzureWebJobsStorage is missing: set a storage connection string "
-                "(UseDevelopmentStorage=true locally) or AzureWebJobsStorage__accountName"
+                "(UseDevelopmentStorage=true locally), AzureWebJobsStorage__accountName, or "
+                "AzureWebJobsStorage__blobServiceUri, __queueServiceUri and __tableServiceUri"
+            )
+        elif not connection and not account:
+            # Without an account name the host and Tunedrop need every service's URI.
+            reader.problems.extend(
+                f"AzureWebJobsStorage__{kind}ServiceUri is missing: with service URIs instead "
+                "of AzureWebJobsStorage__accountName, set all three"
+                for kind, uri in uris.items()
+                if not uri
+            )
+        if credential and credential.lower() != "managedidentity":
+            reader.problems.append(
+                f"AzureWebJobsStorage__credential must be 'managedidentity', not {credential!r}"
             )
         settings = cls(
             storage_connection=connection,
@@ -139,6 +169,12 @@ class Settings:
             eval_calls_per_tick=reader.number("EVAL_CALLS_PER_TICK", int, 4),
             eval_max_tokens=reader.number("EVAL_MAX_TOKENS", int, 300),
             eval_usd_per_million_tokens=reader.number("EVAL_USD_PER_MILLION_TOKENS", float, 2.5),
+            storage_blob_uri=uris["blob"],
+            storage_queue_uri=uris["queue"],
+            storage_table_uri=uris["table"],
+            storage_credential=credential.lower(),
+            storage_client_id=reader.text("AzureWebJobsStorage__clientId", ""),
+            azure_client_id=reader.text("AZURE_CLIENT_ID", ""),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
         )
         if reader.problems:
