@@ -59,10 +59,12 @@ class ModelBindingData:
     content: str
 
 
-def notification_queue_name(function: BlobFunction) -> str:
-    """The queue holding one function's notifications. Hosts that run the same function on the
-    same container share it (competing consumers); hosts on other containers never see it."""
-    digest = hashlib.sha256(f"{function.name}|{function.container}".encode()).hexdigest()
+def notification_queue_name(function: BlobFunction, subscription: str) -> str:
+    """The queue holding the notifications of one function from one event subscription. Each
+    local host is its own subscription, so two hosts on one storage account both hear of every
+    blob and settle who runs it through the receipt, as before they both scanned the container."""
+    key = f"{function.name}|{function.container}|{subscription}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"azure-webjobs-blobtrigger-{digest[:24]}"
 
 
@@ -77,6 +79,7 @@ class BlobTriggerRunner(PollingLoop):
         max_dequeue_count: int = 5,
         poll_seconds: float = 1.0,
         host_id: str = "localdev",
+        subscription: str = "",
     ) -> None:
         super().__init__(f"blob-{function.name}", poll_seconds)
         self.function = function
@@ -88,7 +91,7 @@ class BlobTriggerRunner(PollingLoop):
         self.receipt_prefix = f"blobreceipts/{host_id}/{function.name}"
         self.name_pattern = _blob_name_pattern(function.blob_pattern)
         self.queue = QueueClient.from_connection_string(
-            connection_string, notification_queue_name(function)
+            connection_string, notification_queue_name(function, subscription)
         )
 
     def prepare(self) -> None:

@@ -57,12 +57,15 @@ class LocalHost:
         self.config = config or HostConfig()
         functions = discover(app, environ)
         self.function_key = function_key
+        # Each host is its own Event Grid subscription, named by its port, which a restart keeps.
+        subscription = f"port{port}"
         blob_runners = {
             f.name: BlobTriggerRunner(
                 f,
                 environ[f.connection],
                 max_dequeue_count=self.config.blob_max_dequeue_count,
                 poll_seconds=poll_seconds,
+                subscription=subscription,
             )
             for f in functions
             if isinstance(f, BlobFunction) and _event_grid_source(f)
@@ -84,7 +87,7 @@ class LocalHost:
                         environ[function.connection],
                         function.container,
                         self.blob_webhook_url(function.name),
-                        subscription=function.name,
+                        subscription=f"{function.name}-{subscription}",
                         poll_seconds=poll_seconds,
                     )
                 )

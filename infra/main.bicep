@@ -1,0 +1,179 @@
+// Tunedrop on Azure: `azd up` deploys this at subscription scope. Every resource is a plain
+// `resource` block in ./modules, so offline checks (pycep-parser, checkov) can read all of it.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; names the resource group and seeds resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource except, if set, Azure OpenAI.')
+param location string
+
+@description('Region of the Azure OpenAI account: one where fine-tuning your base model is offered.')
+param openAiLocation string = location
+
+@description('NCRONTAB schedule (UTC) of the timer that advances runs.')
+param runTimerSchedule string = '0,30 * * * * *'
+
+@description('Base model runs fine-tune when run.json names none.')
+param defaultModel string = 'gpt-4o-mini-2024-07-18'
+
+@description('Deploy the base model too, for side-by-side chat with a tuned model.')
+param deployBaseModel bool = true
+
+@description('Deploy a model for grading evaluations (optional).')
+param deployGraderModel bool = false
+
+@description('Base model to deploy for comparisons (and as the evaluation grader).')
+param baseModelName string = 'gpt-4o-mini'
+
+@description('Version of the base model to deploy.')
+param baseModelVersion string = '2024-07-18'
+
+@description('Capacity of each base model deployment, in thousands of tokens per minute.')
+param baseModelCapacity int = 10
+
+@description('Name of an existing Azure OpenAI account to use instead of creating one.')
+param existingOpenAiName string = ''
+
+@description('Resource group of that existing account (default: the new resource group).')
+param existingOpenAiResourceGroup string = ''
+
+var tags = { 'azd-env-name': environmentName }
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var useExistingOpenAi = !empty(existingOpenAiName)
+var openAiGroupName = empty(existingOpenAiResourceGroup) ? resourceGroupName : existingOpenAiResourceGroup
+var openAiName = useExistingOpenAi ? existingOpenAiName : 'oai-${token}'
+var resourceGroupName = 'rg-${environmentName}'
+var inboxContainer = 'training-inbox'
+var reportsContainer = 'training-reports'
+var runsTable = 'TunedropRuns'
+var baseDeploymentName = deployBaseModel ? baseModelName : ''
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: resourceGroupName
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${token}'
+    location: location
+    tags: tags
+    inboxContainer: inboxContainer
+    reportsContainer: reportsContainer
+    runsTable: runsTable
+    deploymentContainer: 'app-package-${token}'
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${token}'
+    appInsightsName: 'appi-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module openAi 'modules/openai.bicep' = if (!useExistingOpenAi) {
+  name: 'openai'
+  scope: rg
+  params: {
+    name: openAiName
+    location: openAiLocation
+    tags: tags
+    deployBaseModel: deployBaseModel
+    deployGraderModel: deployGraderModel
+    modelName: baseModelName
+    modelVersion: baseModelVersion
+    capacity: baseModelCapacity
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    planName: 'plan-${token}'
+    appName: 'func-${token}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageName: storage.outputs.name
+    deploymentContainer: storage.outputs.deploymentContainer
+    appInsightsName: monitoring.outputs.appInsightsName
+    openAiEndpoint: 'https://${openAiName}.openai.azure.com'
+    openAiAccount: openAiName
+    openAiResourceGroup: openAiGroupName
+    inboxContainer: inboxContainer
+    reportsContainer: reportsContainer
+    runsTable: runsTable
+    runTimerSchedule: runTimerSchedule
+    defaultModel: defaultModel
+    baseDeployment: baseDeploymentName
+  }
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    name: 'evgt-${token}'
+    location: location
+    tags: tags
+    storageName: storage.outputs.name
+  }
+}
+
+module appRoles 'modules/roles.bicep' = {
+  name: 'roles'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    storageName: storage.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+module openAiRole 'modules/openai-role.bicep' = {
+  name: 'openai-role'
+  scope: resourceGroup(openAiGroupName)
+  params: {
+    principalId: identity.outputs.principalId
+    openAiName: openAiName
+  }
+  dependsOn: [openAi]
+}
+
+// Read by azd (and so by the postdeploy hook, as environment variables) and by the README.
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_API_URL string = 'https://${functionApp.outputs.hostName}/api'
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output INBOX_CONTAINER string = inboxContainer
+output REPORTS_CONTAINER string = reportsContainer
+output EVENT_GRID_SYSTEM_TOPIC string = eventGrid.outputs.name
+output BLOB_TRIGGER_FUNCTION string = 'validate_dropped_file'
+output AZURE_OPENAI_ACCOUNT string = openAiName
+output AZURE_OPENAI_BASE_DEPLOYMENT string = baseDeploymentName
+output AZURE_OPENAI_GRADER_DEPLOYMENT string = deployGraderModel ? '${baseModelName}-grader' : ''

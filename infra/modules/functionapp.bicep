@@ -1,0 +1,115 @@
+// The Flex Consumption plan (FC1) and the Function App: Python 3.11, run as the user-assigned
+// identity, which also authenticates the deployment package's storage. Flex Consumption takes the
+// runtime from functionAppConfig, so FUNCTIONS_WORKER_RUNTIME, WEBSITE_RUN_FROM_PACKAGE and
+// linuxFxVersion are never set (it refuses them).
+param planName string
+param appName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageName string
+param deploymentContainer string
+param appInsightsName string
+param openAiEndpoint string
+param openAiAccount string
+param openAiResourceGroup string
+param inboxContainer string
+param reportsContainer string
+param runsTable string
+param runTimerSchedule string
+param defaultModel string
+param baseDeployment string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  tags: union(tags, { 'azd-service-name': 'function' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+// Every setting the app or its bindings read (tests/infra checks this against shared/settings.py).
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
+    AzureWebJobsStorage__queueServiceUri: storage.properties.primaryEndpoints.queue
+    AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
+    AZURE_CLIENT_ID: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    AZURE_OPENAI_ENDPOINT: openAiEndpoint
+    AZURE_SUBSCRIPTION_ID: subscription().subscriptionId
+    AZURE_RESOURCE_GROUP: openAiResourceGroup
+    AZURE_OPENAI_ACCOUNT: openAiAccount
+    INBOX_CONTAINER: inboxContainer
+    REPORTS_CONTAINER: reportsContainer
+    RUNS_TABLE: runsTable
+    RUN_TIMER_SCHEDULE: runTimerSchedule
+    DEFAULT_MODEL: defaultModel
+    BASE_DEPLOYMENT: baseDeployment
+  }
+}
+
+output name string = app.name
+output hostName string = app.properties.defaultHostName
