@@ -90,7 +90,12 @@ class EventSubscriptions(Protocol):
     def find(self, resource_group: str, topic: str, name: str) -> WebhookSubscription | None: ...
 
     def create_or_update(
-        self, resource_group: str, topic: str, name: str, endpoint_url: str, wanted: WebhookSubscription
+        self,
+        resource_group: str,
+        topic: str,
+        name: str,
+        endpoint_url: str,
+        wanted: WebhookSubscription,
     ) -> None: ...
 
 
@@ -188,7 +193,12 @@ class ArmEventSubscriptions:
         )
 
     def create_or_update(
-        self, resource_group: str, topic: str, name: str, endpoint_url: str, wanted: WebhookSubscription
+        self,
+        resource_group: str,
+        topic: str,
+        name: str,
+        endpoint_url: str,
+        wanted: WebhookSubscription,
     ) -> None:
         from azure.mgmt.eventgrid.models import (
             EventSubscription,
