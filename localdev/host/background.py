@@ -54,4 +54,8 @@ class PollingLoop(BackgroundLoop):
                 logger.exception("%s failed to reach storage; trying again", self._thread.name)
                 busy = False
             if not busy:
-                self._stop.wait(self.poll_seconds)
+                self._idle()
+
+    def _idle(self) -> None:
+        """Waits before the next round; returns early when the loop is stopped."""
+        self._stop.wait(self.poll_seconds)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,7 @@ class BlobTriggerRunner(PollingLoop):
         self.queue = QueueClient.from_connection_string(
             connection_string, notification_queue_name(function, subscription)
         )
+        self._wake = threading.Event()
 
     def prepare(self) -> None:
         for container in (self.container, self.receipts):
@@ -104,6 +106,17 @@ class BlobTriggerRunner(PollingLoop):
     def enqueue(self, event: dict[str, Any]) -> None:
         """Keeps one notification for this function; the webhook answers 202 only after this."""
         self.queue.send_message(json.dumps({**event, "functionId": self.function.name}))
+        self._wake.set()  # run it now rather than at the next poll
+
+    def stop(self) -> None:
+        self._wake.set()
+        super().stop()
+
+    def _idle(self) -> None:
+        # Wakes for a notification this host's webhook queued; polls anyway, for those another
+        # host's webhook queued or that became visible again.
+        self._wake.wait(self.poll_seconds)
+        self._wake.clear()
 
     def poll_once(self) -> bool:
         received = list(

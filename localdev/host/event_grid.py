@@ -98,13 +98,16 @@ class BlobCreatedPublisher(PollingLoop):
                 logger.exception("Event Grid stand-in: handshake with the webhook failed")
                 return False
             self._validated = True
+        delivered = False
         for blob in self.container.list_blobs():
             if self._stop.is_set():
                 break
             version = (blob.name, str(blob.etag).strip('"'))
             if version not in self._delivered and self._deliver(blob, *version):
                 self._delivered.add(version)
-        return False
+                delivered = True
+        # Files of a run arrive together: after delivering one, look again at once.
+        return delivered
 
     def _deliver(self, blob: BlobProperties, name: str, etag: str) -> bool:
         record = self.deliveries.get_blob_client(

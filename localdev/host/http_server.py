@@ -166,6 +166,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         headers["content-length"] = str(len(body))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (its timeout); the real host just drops the answer too.
+            path = urlsplit(self.path).path  # never the query: it may hold ?code=<key>
+            logger.info("%s %s: the client left before the answer", self.command, path)
+            self.close_connection = True
