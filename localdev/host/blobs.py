@@ -19,11 +19,17 @@ import json
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueMessage, TextBase64EncodePolicy
 from azurefunctions.extensions.base import Datum
@@ -42,6 +48,9 @@ LEASE_SECONDS = 60
 VISIBILITY_SECONDS = 60
 # A notification whose blob another host is processing comes back after this long.
 BUSY_RETRY_SECONDS = 5
+# Like the host's queue-based blob trigger, up to this many notifications run at once, and new
+# ones are taken while others run: the files of a run are validated side by side, not in turn.
+BATCH_SIZE = 8
 
 
 class Outcome(enum.Enum):
@@ -95,6 +104,8 @@ class BlobTriggerRunner(PollingLoop):
             connection_string, notification_queue_name(function, subscription)
         )
         self._wake = threading.Event()
+        self._pool = ThreadPoolExecutor(BATCH_SIZE, thread_name_prefix=f"blob-{function.name}")
+        self._running = threading.Semaphore(BATCH_SIZE)
 
     def prepare(self) -> None:
         for container in (self.container, self.receipts):
@@ -111,6 +122,7 @@ class BlobTriggerRunner(PollingLoop):
     def stop(self) -> None:
         self._wake.set()
         super().stop()
+        self._pool.shutdown(wait=True)
 
     def _idle(self) -> None:
         # Wakes for a notification this host's webhook queued; polls anyway, for those another
@@ -119,14 +131,38 @@ class BlobTriggerRunner(PollingLoop):
         self._wake.clear()
 
     def poll_once(self) -> bool:
-        received = list(
-            self.queue.receive_messages(max_messages=16, visibility_timeout=VISIBILITY_SECONDS)
-        )
+        free = 0
+        while free < BATCH_SIZE and self._running.acquire(blocking=False):
+            free += 1
+        if not free:
+            self._running.acquire()  # every worker is busy: wait for one
+            free = 1
+        try:
+            received = list(
+                self.queue.receive_messages(
+                    max_messages=free, visibility_timeout=VISIBILITY_SECONDS
+                )
+            )
+        except BaseException:
+            for _ in range(free):
+                self._running.release()
+            raise
         for message in received:
-            if self._stop.is_set():
-                break
-            self._handle(message)
+            self._pool.submit(self._handle_then_release, message)
+        for _ in range(free - len(received)):
+            self._running.release()
         return bool(received)
+
+    def _handle_then_release(self, message: QueueMessage) -> None:
+        try:
+            self._handle(message)
+        except AzureError:
+            # The message becomes visible again and is retried, as the host would.
+            logger.exception("function %s: storage failed; retrying later", self.function.name)
+        except Exception:
+            logger.exception("function %s: could not handle a notification", self.function.name)
+        finally:
+            self._running.release()
 
     def _handle(self, message: QueueMessage) -> None:
         outcome = self._notified(message.content)
