@@ -17,6 +17,10 @@ param openAiLocation string = location
 @description('NCRONTAB schedule (UTC) of the timer that advances runs.')
 param runTimerSchedule string = '0,30 * * * * *'
 
+@description('Memory of each Function App instance; 512 keeps the idle timer within the free grant (README, cost at rest).')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
 @description('Base model runs fine-tune when run.json names none.')
 param defaultModel string = 'gpt-4o-mini-2024-07-18'
 
@@ -116,6 +120,7 @@ module functionApp 'modules/functionapp.bicep' = {
     appName: 'func-${token}'
     location: location
     tags: tags
+    instanceMemoryMB: instanceMemoryMB
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageName: storage.outputs.name

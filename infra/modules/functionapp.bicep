@@ -6,6 +6,7 @@ param planName string
 param appName string
 param location string
 param tags object
+param instanceMemoryMB int
 param identityId string
 param identityClientId string
 param storageName string
@@ -75,7 +76,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       }
       scaleAndConcurrency: {
         maximumInstanceCount: 40
-        instanceMemoryMB: 2048
+        instanceMemoryMB: instanceMemoryMB
       }
       runtime: {
         name: 'python'
