@@ -45,6 +45,9 @@ param existingOpenAiName string = ''
 @description('Resource group of that existing account (default: the new resource group).')
 param existingOpenAiResourceGroup string = ''
 
+@description('A deployment of the base model in that existing account, for side-by-side chat (optional).')
+param existingOpenAiBaseDeployment string = ''
+
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var useExistingOpenAi = !empty(existingOpenAiName)
@@ -54,7 +57,8 @@ var resourceGroupName = 'rg-${environmentName}'
 var inboxContainer = 'training-inbox'
 var reportsContainer = 'training-reports'
 var runsTable = 'TunedropRuns'
-var baseDeploymentName = deployBaseModel ? baseModelName : ''
+var newBaseDeployment = deployBaseModel ? baseModelName : ''
+var baseDeploymentName = useExistingOpenAi ? existingOpenAiBaseDeployment : newBaseDeployment
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -181,4 +185,4 @@ output EVENT_GRID_SYSTEM_TOPIC string = eventGrid.outputs.name
 output BLOB_TRIGGER_FUNCTION string = 'validate_dropped_file'
 output AZURE_OPENAI_ACCOUNT string = openAiName
 output AZURE_OPENAI_BASE_DEPLOYMENT string = baseDeploymentName
-output AZURE_OPENAI_GRADER_DEPLOYMENT string = deployGraderModel ? '${baseModelName}-grader' : ''
+output AZURE_OPENAI_GRADER_DEPLOYMENT string = (deployGraderModel && !useExistingOpenAi) ? '${baseModelName}-grader' : ''
