@@ -170,7 +170,7 @@ module openAiRole 'modules/openai-role.bicep' = {
     principalId: identity.outputs.principalId
     openAiName: openAiName
   }
-  dependsOn: [openAi]
+  dependsOn: [rg, openAi]
 }
 
 // Read by azd (and so by the postdeploy hook, as environment variables) and by the README.

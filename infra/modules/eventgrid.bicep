@@ -10,7 +10,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageName
 }
 
-resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: name
   location: location
   tags: tags

@@ -1,7 +1,7 @@
 // The Flex Consumption plan (FC1) and the Function App: Python 3.11, run as the user-assigned
 // identity, which also authenticates the deployment package's storage. Flex Consumption takes the
-// runtime from functionAppConfig, so FUNCTIONS_WORKER_RUNTIME, WEBSITE_RUN_FROM_PACKAGE and
-// linuxFxVersion are never set (it refuses them).
+// runtime from functionAppConfig, so the worker-runtime, run-from-package and Linux-FX-version
+// settings are never set (it refuses them; tests/infra/test_app_settings.py checks).
 param planName string
 param appName string
 param location string
@@ -86,7 +86,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// Every setting the app or its bindings read (tests/infra checks this against shared/settings.py).
+// Every setting the app or its bindings read, and nothing else: tests/infra/test_app_settings.py
+// compares these keys with what shared/settings.py and the bindings read. To add a setting: a
+// `param` here, passed from main.bicep (a `param` there with a default, and a line in
+// main.parameters.json if azd should fill it from `azd env set`), and a key below.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
