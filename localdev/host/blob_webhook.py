@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from azure.core.exceptions import AzureError
+
 from localdev.host.blob_events import EventError, event_type, events_in, validation_code
 
 logger = logging.getLogger(__name__)
@@ -70,8 +72,13 @@ class BlobWebhook:
                 return WebhookAnswer(200, {"validationResponse": validation_code(payload)})
             if kind.lower() == "notification":
                 events = events_in(payload)
-                for event in events:
-                    queue.enqueue(event)
+                try:
+                    for event in events:
+                        queue.enqueue(event)
+                except AzureError as exc:
+                    # Not accepted: Event Grid delivers again later (a repeat is harmless).
+                    logger.warning("Storage refused an event for %s: %s", function_id, exc)
+                    return _problem(503, "storage is unavailable; deliver again later")
                 logger.info(
                     "Event Grid delivered %d event(s) for %s: %s",
                     len(events), function_id, ", ".join(event_type(e) for e in events),

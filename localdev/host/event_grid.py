@@ -18,6 +18,7 @@ import secrets
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobProperties, BlobServiceClient
@@ -45,13 +46,14 @@ def post_events(
         method="POST",
         headers={"content-type": "application/json", "aeg-event-type": kind},
     )
+    shown = urlsplit(url)._replace(query="").geturl()  # never the query: it holds the key
     try:
         with urllib.request.urlopen(request, timeout=POST_TIMEOUT_SECONDS) as response:
             body = response.read()
     except urllib.error.HTTPError as error:
-        raise DeliveryRefused(f"{url} answered {error.code}: {error.read()[:300]!r}") from error
+        raise DeliveryRefused(f"{shown} answered {error.code}: {error.read()[:300]!r}") from error
     except OSError as error:
-        raise DeliveryRefused(f"{url} could not be reached: {error}") from error
+        raise DeliveryRefused(f"{shown} could not be reached: {error}") from error
     return json.loads(body) if body else {}
 
 
@@ -60,7 +62,8 @@ def validate_subscription(url: str) -> None:
     code = secrets.token_hex(16)
     answer = post_events(url, [validation_event(code)], kind="SubscriptionValidation")
     if answer.get("validationResponse") != code:
-        raise DeliveryRefused(f"{url} did not echo the validation code: {answer!r}")
+        shown = urlsplit(url)._replace(query="").geturl()
+        raise DeliveryRefused(f"{shown} did not echo the validation code: {answer!r}")
 
 
 class BlobCreatedPublisher(PollingLoop):
@@ -94,8 +97,8 @@ class BlobCreatedPublisher(PollingLoop):
         if not self._validated:
             try:
                 validate_subscription(self.webhook_url)
-            except DeliveryRefused:
-                logger.exception("Event Grid stand-in: handshake with the webhook failed")
+            except DeliveryRefused as exc:
+                logger.warning("Event Grid stand-in: handshake failed (%s); retrying", exc)
                 return False
             self._validated = True
         delivered = False
