@@ -87,6 +87,7 @@ class BlobCreatedPublisher(PollingLoop):
         self.prefix = f"eventgrid/{subscription}"
         self._delivered: set[tuple[str, str]] = set()
         self._validated = False
+        self.scans = 0  # completed scans of the container, for tests to wait on
 
     def prepare(self) -> None:
         for container in (self.container, self.deliveries):
@@ -109,6 +110,7 @@ class BlobCreatedPublisher(PollingLoop):
             if version not in self._delivered and self._deliver(blob, *version):
                 self._delivered.add(version)
                 delivered = True
+        self.scans += 1
         # Files of a run arrive together: after delivering one, look again at once.
         return delivered
 
