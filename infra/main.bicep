@@ -17,6 +17,9 @@ param openAiLocation string = location
 @description('NCRONTAB schedule (UTC) of the timer that advances runs.')
 param runTimerSchedule string = '0,30 * * * * *'
 
+@description('NCRONTAB schedule (UTC) of the timer that hands run events to the delivery queue; at the same seconds as the run timer, so that one instance wake-up serves both.')
+param eventsTimerSchedule string = '0,30 * * * * *'
+
 @description('Memory of each Function App instance; 512 keeps the idle timer within the free grant (README, cost at rest).')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -57,6 +60,7 @@ var resourceGroupName = 'rg-${environmentName}'
 var inboxContainer = 'training-inbox'
 var reportsContainer = 'training-reports'
 var runsTable = 'TunedropRuns'
+var eventsQueue = 'tunedrop-events'
 var newBaseDeployment = deployBaseModel ? baseModelName : ''
 var baseDeploymentName = useExistingOpenAi ? existingOpenAiBaseDeployment : newBaseDeployment
 
@@ -86,6 +90,7 @@ module storage 'modules/storage.bicep' = {
     inboxContainer: inboxContainer
     reportsContainer: reportsContainer
     runsTable: runsTable
+    eventsQueue: eventsQueue
     deploymentContainer: 'app-package-${token}'
   }
 }
@@ -137,6 +142,8 @@ module functionApp 'modules/functionapp.bicep' = {
     reportsContainer: reportsContainer
     runsTable: runsTable
     runTimerSchedule: runTimerSchedule
+    eventsTimerSchedule: eventsTimerSchedule
+    eventsQueue: eventsQueue
     defaultModel: defaultModel
     baseDeployment: baseDeploymentName
   }

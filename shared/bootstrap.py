@@ -164,11 +164,12 @@ def build_notifier(settings: Settings, credential: TokenCredential) -> Notifier:
             connection, options.queue, message_encode_policy=encoding
         )
     else:
-        tables = TableServiceClient(endpoint=settings.table_account_url, credential=credential)
-        queue_url = f"https://{settings.storage_account_name}.queue.core.windows.net"
+        identity = storage_credential(settings, credential)
+        tables = TableServiceClient(endpoint=settings.table_account_url, credential=identity)
         queue = QueueClient(
-            queue_url, options.queue, credential=credential, message_encode_policy=encoding
-        )
+            settings.queue_account_url, options.queue, credential=identity,
+            message_encode_policy=encoding,
+        )  # fmt: skip
     event_grid = None
     if options.event_grid_endpoint:
         from azure.core.credentials import AzureKeyCredential

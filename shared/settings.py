@@ -97,6 +97,13 @@ class Settings:
         return uri.rstrip("/")
 
     @property
+    def queue_account_url(self) -> str:
+        uri = (
+            self.storage_queue_uri or f"https://{self.storage_account_name}.queue.core.windows.net"
+        )
+        return uri.rstrip("/")
+
+    @property
     def table_account_url(self) -> str:
         uri = (
             self.storage_table_uri or f"https://{self.storage_account_name}.table.core.windows.net"

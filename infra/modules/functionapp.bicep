@@ -19,6 +19,8 @@ param inboxContainer string
 param reportsContainer string
 param runsTable string
 param runTimerSchedule string
+param eventsTimerSchedule string
+param eventsQueue string
 param defaultModel string
 param baseDeployment string
 
@@ -110,6 +112,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     REPORTS_CONTAINER: reportsContainer
     RUNS_TABLE: runsTable
     RUN_TIMER_SCHEDULE: runTimerSchedule
+    EVENTS_TIMER_SCHEDULE: eventsTimerSchedule
+    EVENTS_QUEUE: eventsQueue
     DEFAULT_MODEL: defaultModel
     BASE_DEPLOYMENT: baseDeployment
   }

@@ -7,6 +7,7 @@ param tags object
 param inboxContainer string
 param reportsContainer string
 param runsTable string
+param eventsQueue string
 param deploymentContainer string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -81,6 +82,17 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: 'webjobs-blobtrigger-poison'
+}
+
+// Run events on their way to webhooks and Event Grid, and those that kept failing.
+resource deliveryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: eventsQueue
+}
+
+resource deliveryPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${eventsQueue}-poison'
 }
 
 output name string = storage.name

@@ -53,8 +53,12 @@ def test_storage_holds_the_containers_table_and_queue_the_app_uses() -> None:
     assert the_resource("Microsoft.Storage/storageAccounts/tableServices/tables")["name"] == (
         "runsTable"
     )
-    queues = the_resource("Microsoft.Storage/storageAccounts/queueServices/queues")
-    assert queues["name"] == "webjobs-blobtrigger-poison"
+    queues = {
+        r["config"]["name"]
+        for _, _, r in resources("Microsoft.Storage/storageAccounts/queueServices/queues")
+    }
+    assert queues == {"webjobs-blobtrigger-poison", "eventsQueue", "${eventsQueue}-poison"}
+    assert main["eventsQueue"]["value"] == "tunedrop-events"
 
 
 def test_the_function_app_runs_python_311_on_flex_consumption_as_the_user_assigned_identity() -> (

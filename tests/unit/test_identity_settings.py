@@ -150,3 +150,19 @@ def test_azure_openai_and_arm_use_the_user_assigned_identity_of_azure_client_id(
     token = app_credential(settings).get_token("https://cognitiveservices.azure.com/.default")
     assert token.token == f"token-for-{APP_CLIENT}"
     assert identity.client_ids[-1] == APP_CLIENT
+
+
+def test_the_event_delivery_queue_and_table_use_the_service_uris_and_the_storage_identity(
+    identity: IdentityEndpoint,
+) -> None:
+    from shared.bootstrap import build_notifier
+
+    settings = Settings.from_env(
+        {**AZURE, **URIS, "AzureWebJobsStorage__credential": "managedidentity",
+         "AzureWebJobsStorage__clientId": STORAGE_CLIENT}
+    )  # fmt: skip
+    notifier = build_notifier(settings, app_credential(settings))
+    queue = notifier.queue._queue  # type: ignore[attr-defined]
+    assert queue.url == "https://sa.queue.core.windows.net/tunedrop-events"
+    queue.credential.get_token("https://storage.azure.com/.default")
+    assert identity.client_ids == [STORAGE_CLIENT]
