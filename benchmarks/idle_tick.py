@@ -1,9 +1,12 @@
-"""What a deployed Tunedrop costs at rest: one idle timer tick, and a month of them.
+"""What a deployed Tunedrop costs at rest: the idle timer ticks, and a month of them.
 
     python benchmarks/idle_tick.py [--ticks 30]
 
-An idle tick (no active run; 100 finished runs recorded) on an Azurite on free ports through the
-real `TableRunStore`, with storage calls counted by an azure-core policy (as benchmarks/tick.py).
+Two timers run at rest, at the same seconds: the run timer (`advance_runs`) and the events
+sweeper (`sweep`, which hands pending run events to the delivery queue). Each is measured idle
+(no active run and no pending event; 100 finished runs recorded) on an Azurite on free ports
+through the real `TableRunStore` and `TableEventStore`, with storage calls counted by an
+azure-core policy (as benchmarks/tick.py).
 The wall time is then priced as Flex Consumption bills it: every execution is billed at least
 1,000 ms of the instance's memory (learn.microsoft.com, "Flex Consumption plan", Billing), so an
 idle tick costs the minimum whatever its own time. The prices below are assumptions: Azure
@@ -25,12 +28,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: import the project's packages
 
+from dataclasses import replace  # noqa: E402
+
+from azure.data.tables import TableClient  # noqa: E402
+
 from benchmarks.tick import Bench, CallCounter, finished_run, seed  # noqa: E402
 from localdev.azurite import free_ports, running_azurite  # noqa: E402
 from localdev.config import load_local_settings  # noqa: E402
 from localdev.emulator import running_emulator  # noqa: E402
 from localdev.stack import emulator_settings  # noqa: E402
+from shared.adapters.event_table import TableEventStore  # noqa: E402
+from shared.bootstrap import build_notifier  # noqa: E402
+from shared.credentials import app_credential  # noqa: E402
+from shared.notifications.service import sweep  # noqa: E402
 from shared.pipeline import advance_runs  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 
 TICKS_PER_MONTH = 2 * 60 * 24 * 30  # RUN_TIMER_SCHEDULE every 30 s, a 30-day month
 MINIMUM_BILLED_SECONDS = 1.0  # Flex Consumption: minimum billable execution period
@@ -41,12 +53,17 @@ FREE_EXECUTIONS = 250_000
 INSTANCE_MEMORY_GB = (0.5, 2.0, 4.0)  # the instance sizes Flex Consumption offers
 
 
-def monthly_cost(memory_gb: float, billed_seconds: float) -> tuple[float, float]:
-    """(GB-s billed per month, USD after the free grant) for the idle ticks alone."""
-    gb_seconds = TICKS_PER_MONTH * billed_seconds * memory_gb
+TIMERS = 2  # the run timer and the events sweeper, at the same seconds
+
+
+def monthly_cost(memory_gb: float, billed_seconds: float, wake_ups: int) -> tuple[float, float]:
+    """(GB-s billed per month, USD after the free grant) for the idle timers alone, when the
+    instance is billed `wake_ups` activity periods a tick (1: both timers share one)."""
+    gb_seconds = TICKS_PER_MONTH * wake_ups * billed_seconds * memory_gb
     compute = max(0.0, gb_seconds - FREE_GB_SECONDS) * PRICE_PER_GB_SECOND
-    executions = max(0, TICKS_PER_MONTH - FREE_EXECUTIONS) / 1e6 * PRICE_PER_MILLION_EXECUTIONS
-    return gb_seconds, compute + executions
+    executions = TICKS_PER_MONTH * TIMERS
+    invocations = max(0, executions - FREE_EXECUTIONS) / 1e6 * PRICE_PER_MILLION_EXECUTIONS
+    return gb_seconds, compute + invocations
 
 
 def main() -> None:
@@ -66,8 +83,16 @@ def main() -> None:
         old = datetime.now(UTC) - timedelta(days=30)
         seed(table, [finished_run(f"done-{i:03d}", old) for i in range(100)])
         services = bench.services("idletick")
+        settings = Settings.from_env({**environ, "RUNS_TABLE": "idletick"})
+        counted = TableClient.from_connection_string(
+            azurite.connection_string, "idletick", per_call_policies=[bench.counter]
+        )
+        notifier = replace(
+            build_notifier(settings, app_credential(settings)), events=TableEventStore(counted)
+        )
         advance_runs(services, datetime.now(UTC))  # warm-up: clients and connections
-        walls, calls = [], []
+        sweep(notifier)
+        walls, calls, sweep_walls, sweep_calls = [], [], [], []
         for _ in range(args.ticks):
             bench.counter.calls.clear()
             started = time.perf_counter()
@@ -76,6 +101,12 @@ def main() -> None:
             calls.append(dict(bench.counter.calls))
             if summary.runs:
                 raise RuntimeError(f"the tick saw {summary.runs} active runs, not 0")
+            bench.counter.calls.clear()
+            started = time.perf_counter()
+            if sweep(notifier):
+                raise RuntimeError("the sweep found pending events")
+            sweep_walls.append(time.perf_counter() - started)
+            sweep_calls.append(dict(bench.counter.calls))
 
     wall = statistics.median(walls)
     alike = all(c == calls[0] for c in calls)
@@ -84,14 +115,23 @@ def main() -> None:
     print(f"  wall time median {wall * 1000:.1f} ms, max {max(walls) * 1000:.1f} ms")
     print(f"  storage calls per tick: {calls[0]} (every tick alike: {alike})")
     print(f"  billed per tick: {billed:.1f} s (the Flex Consumption minimum is 1 s)")
+    sweep_wall = statistics.median(sweep_walls)
+    print(f"idle event sweep ({args.ticks} sweeps, no pending event):")
+    print(f"  wall time median {sweep_wall * 1000:.1f} ms, max {max(sweep_walls) * 1000:.1f} ms")
+    print(f"  storage calls per sweep: {sweep_calls[0]}")
     print(
-        f"\n{TICKS_PER_MONTH:,} idle ticks a month (every 30 s); free grant "
-        f"{FREE_GB_SECONDS:,} GB-s and {FREE_EXECUTIONS:,} executions:"
+        f"\n{TICKS_PER_MONTH:,} ticks a month of each timer (every 30 s, "
+        f"{TICKS_PER_MONTH * TIMERS:,} executions); free grant {FREE_GB_SECONDS:,} GB-s and "
+        f"{FREE_EXECUTIONS:,} executions:"
     )
-    for memory in INSTANCE_MEMORY_GB:
-        gb_seconds, usd = monthly_cost(memory, billed)
-        mb = memory * 1024
-        print(f"  instance memory {mb:>5.0f} MB: {gb_seconds:>9,.0f} GB-s, ${usd:.2f} a month")
+    for wake_ups, how in ((1, "both timers in one activity period"), (2, "billed apart")):
+        print(f"  {how}:")
+        for memory in INSTANCE_MEMORY_GB:
+            gb_seconds, usd = monthly_cost(memory, billed, wake_ups)
+            mb = memory * 1024
+            print(
+                f"    instance memory {mb:>5.0f} MB: {gb_seconds:>9,.0f} GB-s, ${usd:.2f} a month"
+            )
 
 
 if __name__ == "__main__":
