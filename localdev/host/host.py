@@ -56,9 +56,18 @@ class LocalHost:
     ) -> None:
         self.config = config or HostConfig()
         functions = discover(app, environ)
+        blob_functions = [f for f in functions if isinstance(f, BlobFunction)]
+        for function in blob_functions:
+            _refuse_polling(function)  # before the port is taken
         self.function_key = function_key
+        self.http = HttpFunctionServer(
+            ("127.0.0.1", port),
+            [f for f in functions if isinstance(f, HttpFunction)],
+            route_prefix=self.config.route_prefix,
+            function_key=function_key,
+        )
         # Each host is its own Event Grid subscription, named by its port, which a restart keeps.
-        subscription = f"port{port}"
+        subscription = f"port{self.http.server_address[1]}"
         blob_runners = {
             f.name: BlobTriggerRunner(
                 f,
@@ -67,16 +76,9 @@ class LocalHost:
                 poll_seconds=poll_seconds,
                 subscription=subscription,
             )
-            for f in functions
-            if isinstance(f, BlobFunction) and _event_grid_source(f)
+            for f in blob_functions
         }
-        self.http = HttpFunctionServer(
-            ("127.0.0.1", port),
-            [f for f in functions if isinstance(f, HttpFunction)],
-            route_prefix=self.config.route_prefix,
-            function_key=function_key,
-            blob_webhook=BlobWebhook(blob_runners, function_key),
-        )
+        self.http.blob_webhook = BlobWebhook(blob_runners, function_key)
         self.loops: list[BackgroundLoop] = list(blob_runners.values())
         for function in functions:
             if isinstance(function, TimerFunction):
@@ -136,14 +138,13 @@ class LocalHost:
         self.stop()
 
 
-def _event_grid_source(function: BlobFunction) -> bool:
+def _refuse_polling(function: BlobFunction) -> None:
     if function.source != EVENT_GRID:
         raise BindingError(
             f"function {function.name!r} is a blob trigger with source {function.source}, which "
             "polls the container; Flex Consumption runs only source=func.BlobSource.EVENT_GRID, "
             "and so does this host"
         )
-    return True
 
 
 def describe(function: Function, url: str, prefix: str) -> str:
