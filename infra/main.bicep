@@ -30,7 +30,7 @@ param defaultModel string = 'gpt-4o-mini-2024-07-18'
 @description('Deploy the base model too, for side-by-side chat with a tuned model.')
 param deployBaseModel bool = true
 
-@description('Deploy a model for grading evaluations (optional).')
+@description('Deploy a model for the evaluation grader (EVAL_GRADER_DEPLOYMENT; optional).')
 param deployGraderModel bool = false
 
 @description('Base model to deploy for comparisons (and as the evaluation grader).')
@@ -42,6 +42,12 @@ param baseModelVersion string = '2024-07-18'
 @description('Capacity of each base model deployment, in thousands of tokens per minute.')
 param baseModelCapacity int = 10
 
+@description('Model of the evaluation grader deployment (default: the base model).')
+param graderModelName string = baseModelName
+
+@description('Version of the grader model.')
+param graderModelVersion string = baseModelVersion
+
 @description('Name of an existing Azure OpenAI account to use instead of creating one.')
 param existingOpenAiName string = ''
 
@@ -50,6 +56,9 @@ param existingOpenAiResourceGroup string = ''
 
 @description('A deployment of the base model in that existing account, for side-by-side chat (optional).')
 param existingOpenAiBaseDeployment string = ''
+
+@description('A deployment in that existing account to grade evaluations with (optional).')
+param existingOpenAiGraderDeployment string = ''
 
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
@@ -63,6 +72,8 @@ var runsTable = 'TunedropRuns'
 var eventsQueue = 'tunedrop-events'
 var newBaseDeployment = deployBaseModel ? baseModelName : ''
 var baseDeploymentName = useExistingOpenAi ? existingOpenAiBaseDeployment : newBaseDeployment
+var newGraderDeployment = deployGraderModel ? '${graderModelName}-grader' : ''
+var graderDeploymentName = useExistingOpenAi ? existingOpenAiGraderDeployment : newGraderDeployment
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: resourceGroupName
@@ -117,6 +128,8 @@ module openAi 'modules/openai.bicep' = if (!useExistingOpenAi) {
     deployGraderModel: deployGraderModel
     modelName: baseModelName
     modelVersion: baseModelVersion
+    graderModelName: graderModelName
+    graderModelVersion: graderModelVersion
     capacity: baseModelCapacity
   }
 }
@@ -146,6 +159,7 @@ module functionApp 'modules/functionapp.bicep' = {
     eventsQueue: eventsQueue
     defaultModel: defaultModel
     baseDeployment: baseDeploymentName
+    graderDeployment: graderDeploymentName
   }
 }
 
@@ -192,4 +206,4 @@ output EVENT_GRID_SYSTEM_TOPIC string = eventGrid.outputs.name
 output BLOB_TRIGGER_FUNCTION string = 'validate_dropped_file'
 output AZURE_OPENAI_ACCOUNT string = openAiName
 output AZURE_OPENAI_BASE_DEPLOYMENT string = baseDeploymentName
-output AZURE_OPENAI_GRADER_DEPLOYMENT string = (deployGraderModel && !useExistingOpenAi) ? '${baseModelName}-grader' : ''
+output AZURE_OPENAI_GRADER_DEPLOYMENT string = graderDeploymentName

@@ -23,6 +23,7 @@ param eventsTimerSchedule string
 param eventsQueue string
 param defaultModel string
 param baseDeployment string
+param graderDeployment string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageName
@@ -116,6 +117,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     EVENTS_QUEUE: eventsQueue
     DEFAULT_MODEL: defaultModel
     BASE_DEPLOYMENT: baseDeployment
+    EVAL_GRADER_DEPLOYMENT: graderDeployment
   }
 }
 

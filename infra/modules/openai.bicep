@@ -7,6 +7,8 @@ param deployBaseModel bool
 param deployGraderModel bool
 param modelName string
 param modelVersion string
+param graderModelName string
+param graderModelVersion string
 param capacity int
 
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
@@ -44,10 +46,11 @@ resource baseDeployment 'Microsoft.CognitiveServices/accounts/deployments@2024-1
   }
 }
 
-// The same base model as the evaluation grader, kept apart so grading never throttles chat.
+// The evaluation grader (the base model unless told otherwise), kept apart from the base
+// model's deployment so that grading never throttles side-by-side chat.
 resource graderDeployment 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = if (deployGraderModel) {
   parent: account
-  name: '${modelName}-grader'
+  name: '${graderModelName}-grader'
   sku: {
     name: 'GlobalStandard'
     capacity: capacity
@@ -55,8 +58,8 @@ resource graderDeployment 'Microsoft.CognitiveServices/accounts/deployments@2024
   properties: {
     model: {
       format: 'OpenAI'
-      name: modelName
-      version: modelVersion
+      name: graderModelName
+      version: graderModelVersion
     }
   }
   dependsOn: [baseDeployment]
