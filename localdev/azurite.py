@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from localdev.processes import LOOPBACK, ChildProcess, check_ports_free
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,45 +71,68 @@ def azurite_executable() -> str:
     )
 
 
-def wait_for_port(
-    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the process meant to listen on port {port} exited early")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
-@contextmanager
-def running_azurite(data_dir: Path, ports: AzuritePorts | None = None) -> Iterator[AzuritePorts]:
-    """Runs Azurite with its data in `data_dir` until the block ends."""
-    ports = ports or AzuritePorts()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [
+def azurite_command(data_dir: Path, ports: AzuritePorts) -> list[str]:
+    return [
         azurite_executable(),
-        "--silent",
+        "--silent",  # no access log: a busy stack would fill the log with requests
+        "--disableTelemetry",  # local storage never phones home
         "--skipApiVersionCheck",
         "--loose",
         "--location", str(data_dir),
-        "--blobHost", "127.0.0.1", "--blobPort", str(ports.blob),
-        "--queueHost", "127.0.0.1", "--queuePort", str(ports.queue),
-        "--tableHost", "127.0.0.1", "--tablePort", str(ports.table),
+        "--blobHost", LOOPBACK, "--blobPort", str(ports.blob),
+        "--queueHost", LOOPBACK, "--queuePort", str(ports.queue),
+        "--tableHost", LOOPBACK, "--tablePort", str(ports.table),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def log_path_for(data_dir: Path) -> Path:
+    """Beside the data folder: `.localdev/azurite` logs to `.localdev/azurite.log`."""
+    return data_dir.with_name(f"{data_dir.name}.log")
+
+
+def port_purposes(ports: AzuritePorts) -> dict[str, int]:
+    return {
+        "Azurite blob, LOCALDEV_AZURITE_BLOB_PORT": ports.blob,
+        "Azurite queue, LOCALDEV_AZURITE_QUEUE_PORT": ports.queue,
+        "Azurite table, LOCALDEV_AZURITE_TABLE_PORT": ports.table,
+    }
+
+
+def start_azurite(
+    data_dir: Path, ports: AzuritePorts, log_path: Path | None = None
+) -> ChildProcess:
+    """Starts Azurite and returns once it listens on its three ports. Raises `PortsTaken` before
+    starting when one is in use, `ChildExited` if Azurite exits or never listens."""
+    check_ports_free(port_purposes(ports))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    child = ChildProcess(
+        "Azurite", azurite_command(data_dir, ports), log_path or log_path_for(data_dir)
+    )
+    child.start()
     try:
-        for port in (ports.blob, ports.queue, ports.table):
-            wait_for_port(port, timeout=30, process=process)
+        child.wait_until_listening((ports.blob, ports.queue, ports.table), timeout=60)
+    except BaseException:
+        child.stop()
+        raise
+    return child
+
+
+@contextmanager
+def running_azurite(
+    data_dir: Path,
+    ports: AzuritePorts | None = None,
+    *,
+    log_path: Path | None = None,
+    on_exit: Callable[[str], None] | None = None,
+) -> Iterator[AzuritePorts]:
+    """Runs Azurite with its data in `data_dir` until the block ends; its output goes to
+    `log_path` (default: beside `data_dir`). `on_exit(report)` is called at once if Azurite
+    exits before the block ends."""
+    ports = ports or AzuritePorts()
+    child = start_azurite(data_dir, ports, log_path)
+    try:
+        if on_exit is not None:
+            child.watch(on_exit)
         yield ports
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        child.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -54,7 +55,14 @@ def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float
         print(f"Functions host {stack.host.url}/api, Azurite, Azure OpenAI emulator: up")
         drop_run(stack.settings, sample, run_name)
         print(f"Dropped {sample.relative_to(REPO_ROOT)}/ as run {run_name!r}; following it:")
-        state = follow(run_name, timeout)
+        try:
+            state = follow(run_name, timeout, stack.failed)
+        except Exception:
+            if stack.failed.is_set():  # storage went with a child: the stack said which and how
+                return 1
+            raise
+        if stack.failed.is_set():
+            return 1
         if state is not RunState.DEPLOYED:
             print(f"The run ended {state.value}, not deployed.", file=sys.stderr)
             return 1
@@ -75,11 +83,12 @@ def drop_run(settings: Mapping[str, str], sample: Path, run_name: str) -> None:
                 inbox.upload_blob(f"{run_name}/{file_name}", content)
 
 
-def follow(run_name: str, timeout: float) -> RunState:
-    """Prints each new timeline entry of the run until it settles or `timeout` passes."""
+def follow(run_name: str, timeout: float, stack_failed: threading.Event) -> RunState:
+    """Prints each new timeline entry of the run until it settles, `timeout` passes or the stack
+    fails."""
     app = services()
     printed, deadline, state = 0, time.monotonic() + timeout, RunState.WAITING_FOR_FILES
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stack_failed.is_set():
         run = app.runs.find(run_name)
         if run is not None:
             for entry in run.timeline[printed:]:
@@ -90,7 +99,9 @@ def follow(run_name: str, timeout: float) -> RunState:
             if state in FINAL_STATES:
                 print_outcome(run)
                 return state
-        time.sleep(0.5)
+        stack_failed.wait(0.5)
+    if stack_failed.is_set():
+        return state
     print(f"The run did not settle within {timeout:.0f} s.", file=sys.stderr)
     return state
 

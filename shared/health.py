@@ -1,12 +1,15 @@
 """The health report of `GET /api/health`: the version and whether each dependency answers.
 
 Probes are callables that return when their dependency answers and raise otherwise; the report
-names only the exception type, because SDK messages can carry URLs with tokens in them.
+names the dependency that is down and why in a few fixed words (the exception's type and, when a
+socket error lies beneath, what kind), never the exception's message, because SDK messages can
+carry URLs with tokens in them.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +27,13 @@ class HealthReport:
     problem: str = ""  # a start-up problem (bad settings) that stops every check
 
     @property
+    def down(self) -> list[str]:
+        """The dependencies that did not answer, in probe order."""
+        return [name for name, state in self.checks.items() if state != "ok"]
+
+    @property
     def healthy(self) -> bool:
-        return not self.problem and all(state == "ok" for state in self.checks.values())
+        return not self.problem and not self.down
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -33,8 +41,13 @@ class HealthReport:
             "version": VERSION,
             "checks": dict(self.checks),
         }
-        if self.problem:
-            body["problem"] = self.problem
+        if self.down:
+            body["down"] = self.down
+        problem = self.problem or "; ".join(
+            f"{name} is down: {self.checks[name]}" for name in self.down
+        )
+        if problem:
+            body["problem"] = problem
         return body
 
 
@@ -46,6 +59,33 @@ def check_health(probes: Mapping[str, Probe]) -> HealthReport:
             probe()
             results[name] = "ok"
         except Exception as exc:  # any failure of a probe is the finding, and is reported
-            logger.warning("health check %s failed: %s", name, type(exc).__name__)
-            results[name] = f"not answering ({type(exc).__name__})"
+            results[name] = f"not answering ({why(exc)})"
+            logger.warning("health check %s failed: %s", name, results[name])
     return HealthReport(results)
+
+
+# The socket errors that say what kind of outage it is, in words that carry no detail.
+_SOCKET_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset"),
+    (TimeoutError, "timed out"),
+    (socket.gaierror, "host name not resolved"),
+)
+
+
+def why(exc: BaseException) -> str:
+    """`ServiceRequestError: connection refused`: the type, and the socket cause beneath it."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        cause = pending.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        for kind, words in _SOCKET_CAUSES:
+            if isinstance(cause, kind):
+                return f"{type(exc).__name__}: {words}"
+        # Azure SDK errors keep what they wrap in `inner_exception` rather than as a cause.
+        beneath = (cause.__cause__, cause.__context__, getattr(cause, "inner_exception", None))
+        pending.extend(inner for inner in beneath if isinstance(inner, BaseException))
+    return type(exc).__name__

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from localdev.azurite import AzuritePorts
-from tests.e2e.stack import HostProcess, Stack, stack_environ
+from tests.e2e.stack import HOST_EXITS, HostProcess, Stack, stack_environ
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +39,18 @@ def make_stack(
 @pytest.fixture
 def stack(make_stack: Callable[..., Stack]) -> Stack:
     return make_stack()
+
+
+EXITS_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing test's report says which host process exited under it unasked, and how."""
+    if call.when == "setup":
+        item.stash[EXITS_BEFORE] = len(HOST_EXITS)
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    exits = HOST_EXITS[item.stash.get(EXITS_BEFORE, 0) :]
+    if report.failed and exits:
+        report.sections.append(("a host process exited unasked", "\n".join(exits)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,58 +19,81 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from localdev.azurite import REPO_ROOT, AzuritePorts, free_port
 from localdev.config import load_local_settings
+from localdev.processes import ChildProcess
 from localdev.stack import emulator_settings
 
 FUNCTION_KEY = "e2e-function-key"
 
 
+# Unexpected exits of host processes, for the report of the test that then fails (conftest).
+HOST_EXITS: list[str] = []
+
+
 @dataclass
 class HostProcess:
-    """`python -m localdev host` with a given environment; start, kill and start again."""
+    """`python -m localdev host` with a given environment; start, kill and start again.
+
+    It counts as started once its own process listens on its port and answers; if it exits
+    without being asked to, that is said at once on stderr, with its exit code and last log lines.
+    """
 
     environ: dict[str, str]
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    child: ChildProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.environ['LOCALDEV_HOST_PORT']}"
 
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        if self.child is None:
+            raise RuntimeError("the host was not started")
+        return self.child.process
+
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localdev", "host"],
-            cwd=REPO_ROOT, env=self.environ, stdout=log, stderr=subprocess.STDOUT,
+        self.child = ChildProcess(
+            "the Functions host", [sys.executable, "-m", "localdev", "host"], self.log_path,
+            env=self.environ, cwd=REPO_ROOT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        self.child.start()
+        try:
+            self.child.wait_until_listening([int(self.environ["LOCALDEV_HOST_PORT"])], timeout=60)
+            self._wait_until_answering(timeout=30)
+        except BaseException:
+            self.child.stop()
+            raise
+        self.child.watch(_host_exited)
+
+    def _wait_until_answering(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the host exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
-                urllib.request.urlopen(f"{self.url}/api/health", timeout=2)
+                urllib.request.urlopen(f"{self.url}/api/health", timeout=5)
                 return
             except urllib.error.HTTPError:
                 return  # it answers, healthy or not
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError("the host did not answer within 30 s")
+        raise TimeoutError(f"the host did not answer within {timeout:.0f} s")
 
     def kill(self) -> None:
         """Ends the host at once, as a crash would: no clean-up runs."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        if self.child is not None:
+            self.child.kill()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.child is not None:
+            self.child.stop()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def _host_exited(report: str) -> None:
+    HOST_EXITS.append(report)
+    sys.__stderr__.write(f"\n{report}\n")
+    sys.__stderr__.flush()
 
 
 @dataclass
