@@ -1,6 +1,12 @@
-"""The README's promise: the local stack is up and `GET /api/health` answers."""
+"""The README's promise: the local stack is up and `GET /api/health` answers; and when storage
+goes away under a running host, the answer names it."""
 
-from tests.e2e.stack import Stack
+from pathlib import Path
+from typing import Any
+
+from localdev.azurite import free_ports
+from tests.e2e.fault_helpers import RestartableAzurite
+from tests.e2e.stack import HostProcess, Stack, stack_environ
 
 
 def test_health_answers_ok_with_storage_and_emulator_up(stack: Stack) -> None:
@@ -8,3 +14,27 @@ def test_health_answers_ok_with_storage_and_emulator_up(stack: Stack) -> None:
     assert status == 200, stack.host.log()[-2000:]
     assert body["status"] == "ok"
     assert body["checks"] == {"storage": "ok", "azure_openai": "ok"}
+
+
+def test_health_names_storage_once_it_is_gone_and_clears_when_it_is_back(
+    emulator: Any, tmp_path: Path
+) -> None:
+    azurite = RestartableAzurite(tmp_path / "azurite", free_ports())
+    azurite.start()
+    host = HostProcess(stack_environ(azurite.ports, emulator), tmp_path / "host.log")
+    host.start()
+    try:
+        stack = Stack(azurite=azurite.ports, emulator=emulator, environ=host.environ, host=host)
+        azurite.stop()
+        status, body, _ = stack.call("GET", "/api/health", key=None)
+        assert status == 503, body
+        assert body["down"] == ["storage"]
+        assert body["problem"] == (
+            "storage is down: not answering (ServiceRequestError: connection refused)"
+        )
+        azurite.start()
+        status, body, _ = stack.call("GET", "/api/health", key=None)
+        assert (status, body["checks"]) == (200, {"storage": "ok", "azure_openai": "ok"}), body
+    finally:
+        host.stop()
+        azurite.stop()
