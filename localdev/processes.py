@@ -119,7 +119,8 @@ def check_ports_free(ports: Mapping[str, int]) -> None:
 
 def _parent_death_signal() -> Callable[[], None] | None:
     """On Linux, a child started with this gets SIGTERM when the thread that started it dies, so
-    even a `kill -9` of the stack leaves no orphan holding its ports."""
+    even a `kill -9` of the stack leaves no orphan holding its ports. Hence: start children from
+    a thread that lives as long as they should (the main thread)."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl
