@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from localdev.azurite import AzuriteNotInstalled
 from localdev.config import LocalPorts, load_local_settings
 from localdev.processes import ChildExited, PortsTaken, check_ports_free
 from localdev.stack import StackInUse, running_stack, start_host, state_dir_of
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(values, timings=timings)
         return _up(values, timings)
-    except (PortsTaken, StackInUse, ChildExited) as exc:
+    except (PortsTaken, StackInUse, ChildExited, AzuriteNotInstalled) as exc:
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # stopped while starting, or during the demo: all is shut down
