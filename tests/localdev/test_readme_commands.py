@@ -34,6 +34,8 @@ OPTION_VALUES = {  # what a placeholder after this option stands for
     "--epochs": lambda: "3",
 }
 POSITIONAL_VALUES = {"TRAIN": lambda: str(SAMPLE / "train.jsonl")}
+# Modules run with extra arguments that make them touch nothing (they would call a fixed port).
+DRY_RUNS = {"localdev.blob_created": ["--print"]}
 
 
 def readme_command_lines(text: str) -> list[str]:
@@ -138,6 +140,13 @@ def test_every_documented_command_line_is_accepted_by_its_command(
         assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
         if "json" in args:
             assert json.loads(result.stdout)["valid"] is True
+    elif args[:2] == ["python", "-m"]:  # another module: run it in its documented dry form
+        assert args[2] in DRY_RUNS, f"{line}: say in DRY_RUNS how to check {args[2]} safely"
+        result = subprocess.run(
+            [sys.executable, *args[1:], *DRY_RUNS[args[2]]], cwd=REPO_ROOT,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
     else:  # npx azurite: every option it is given is one the pinned Azurite knows
         usage = subprocess.run(
             [str(REPO_ROOT / "node_modules/.bin/azurite"), "--help"],
