@@ -6,6 +6,7 @@ the emulator (the local Functions host, end-to-end tests). Not logged, not authe
     GET    /_emulator/faults     armed faults with what remains
     POST   /_emulator/faults     arm a fault (a JSON object, or a list of them) -> 201
     DELETE /_emulator/faults     disarm every fault -> 204
+    DELETE /_emulator/holds      end every hold in progress (timeout, lost_answer) -> 204
 """
 
 from __future__ import annotations
@@ -51,5 +52,8 @@ def _dispatch(state: State, info: Info, request: Request) -> Response:
         return json_response(201, {"data": [f.to_json() for f in faults]})
     if route == ("DELETE", "faults"):
         state.faults.clear()
+        return Response(204)
+    if route == ("DELETE", "holds"):
+        state.faults.release_holds()
         return Response(204)
     raise ApiError(404, "notFound", f"There is no admin endpoint {request.method} {request.path}.")

@@ -132,6 +132,10 @@ class Emulator:
     def clear_faults(self) -> None:
         self._state.faults.clear()
 
+    def release_holds(self) -> None:
+        """Ends every `timeout` or `lost_answer` hold in progress now (the connection closes)."""
+        self._state.faults.release_holds()
+
     def _add_base_deployments(self) -> None:
         now = self._state.now()
         for name, model_id in self._base_deployments.items():

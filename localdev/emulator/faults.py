@@ -7,6 +7,9 @@ without answering, so a client with a shorter timeout sees its own timeout and a
 sees the connection drop. A `lost_answer` carries the request out first (the file, job or
 deployment is created) and then does the same: the caller never learns that its call succeeded,
 as when a connection breaks on the way back or the caller crashes while waiting.
+A test can hold a request for as long as it needs (a long `hold_seconds`) and end every hold at
+a moment of its choosing with `release_holds()`, rather than racing a fixed hold against the
+machine's speed.
 Life-cycle faults (`job_fails`, `file_error`) mark the next `times` jobs or files created by a
 request whose path contains `path_contains`: the job ends `failed` with `error.message`, the file
 ends `error` with `status_details`.
@@ -79,6 +82,18 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: list[list[Any]] = []  # [fault, remaining]
+        self._release = threading.Event()
+
+    def release_signal(self) -> threading.Event:
+        """The event that ends the holds begun now, when `release_holds` is called."""
+        with self._lock:
+            return self._release
+
+    def release_holds(self) -> None:
+        """Ends every hold in progress at once; holds begun later last their `hold_seconds`."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
 
     def add(self, fault: Fault) -> None:
         with self._lock:

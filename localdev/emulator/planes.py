@@ -103,6 +103,8 @@ def _logged(state: State, plane: str, request: Request, response: Response) -> R
     status = response.status
     record = RequestRecord(request.method, request.path, request.query, status, state.now(), plane)
     state.log.append(record)
+    if response.drop_after is not None:
+        response.released = state.faults.release_signal()
     return response
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -90,7 +91,7 @@ def _handler_class(app: App, stopping: threading.Event) -> type[BaseHTTPRequestH
                     500, {"error": {"code": "internalFailure", "message": "Emulator bug."}}
                 )
             if response.drop_after is not None:
-                stopping.wait(response.drop_after)
+                _hold(response.drop_after, stopping, response.released)
                 self.close_connection = True
                 return
             self.send_response(response.status)
@@ -107,3 +108,13 @@ def _handler_class(app: App, stopping: threading.Event) -> type[BaseHTTPRequestH
             logger.debug("%s " + format, self.address_string(), *args)
 
     return Handler
+
+
+def _hold(seconds: float, stopping: threading.Event, released: threading.Event | None) -> None:
+    """Waits `seconds`, or less if the emulator stops or a test releases the holds."""
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and not (released is not None and released.is_set()):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stopping.wait(min(left, 0.05))

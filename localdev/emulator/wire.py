@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,12 +32,14 @@ class Request:
 
 @dataclass
 class Response:
-    """What a handler answers. `drop_after` set: hold that long, then close without answering."""
+    """What a handler answers. `drop_after` set: hold that long (or until `released` is set),
+    then close without answering."""
 
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: float | None = None
+    released: threading.Event | None = None
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:

@@ -39,6 +39,9 @@ class PollingLoop(BackgroundLoop):
     def __init__(self, name: str, poll_seconds: float) -> None:
         super().__init__(name)
         self.poll_seconds = poll_seconds
+        # Rounds finished so far: a test proving that a round did NOT do something waits for a
+        # round that began after the cause, rather than sleeping and hoping one ran.
+        self.rounds = 0
 
     def poll_once(self) -> bool:
         """Does one round of work; True when there may be more right away."""
@@ -53,6 +56,7 @@ class PollingLoop(BackgroundLoop):
                 # ServiceRequestError, and a trigger must outlive a storage outage.
                 logger.exception("%s failed to reach storage; trying again", self._thread.name)
                 busy = False
+            self.rounds += 1
             if not busy:
                 self._idle()
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from localdev.azurite import AzuritePorts
+from tests.e2e.pipeline_helpers import Drops, guarded_inbox
 from tests.e2e.stack import HOST_EXITS, HostProcess, Stack, stack_environ
 
 
@@ -54,3 +56,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     exits = HOST_EXITS[item.stash.get(EXITS_BEFORE, 0) :]
     if report.failed and exits:
         report.sections.append(("a host process exited unasked", "\n".join(exits)))
+
+
+@pytest.fixture
+def drops(emulator: Any) -> Iterator[Drops]:
+    """Drops files into a test's inboxes; after the test, every dropped blob must still be there
+    with its ETag and content, and no blob added (Tunedrop only reads the inbox)."""
+    with guarded_inbox(emulator) as guarded:
+        yield guarded

@@ -22,9 +22,9 @@ from localdev.emulator import Emulator
 from localdev.emulator.requestlog import RequestRecord
 
 # The run-following helpers every e2e test set shares live in fault_helpers; re-exported here.
+from tests.e2e.fault_helpers import SAMPLE, wait_for_state
 from tests.e2e.fault_helpers import stored_run as stored_run
 from tests.e2e.fault_helpers import unique as unique
-from tests.e2e.fault_helpers import wait_for_state
 from tests.e2e.stack import Stack
 from tests.emulator.helpers import arm_client, openai_client
 
@@ -109,16 +109,21 @@ class BlobVersion:
 @dataclass
 class Drops:
     """Drops files into inboxes and remembers each blob's last dropped version, so that
-    `check_untouched` can prove the pipeline changed, deleted or added nothing there."""
+    `check_untouched` can prove the pipeline changed, deleted or added nothing there.
+
+    The one inbox guard of the e2e tests: every `test_faults_*` and `test_pipeline_*` test drops
+    through the `drops` fixture (tests/e2e/conftest.py), which checks the inbox after the test."""
 
     inboxes: dict[str, ContainerClient] = field(default_factory=dict)
     dropped: dict[tuple[str, str], BlobVersion] = field(default_factory=dict)
 
-    def drop(self, stack: Stack, run: str, filename: str, data: bytes) -> str:
-        """Uploads `run/filename` (replacing an earlier version); returns the blob's ETag."""
+    def drop(self, stack: Stack, run: str, filename: str, data: bytes, **options: Any) -> str:
+        """Uploads `run/filename` (replacing an earlier version; `options` go to `upload_blob`,
+        e.g. `standard_blob_tier`); returns the blob's ETag."""
         inbox = stack.inbox
         self.inboxes[inbox.container_name] = inbox
-        answer = inbox.get_blob_client(f"{run}/{filename}").upload_blob(data, overwrite=True)
+        blob = inbox.get_blob_client(f"{run}/{filename}")
+        answer = blob.upload_blob(data, overwrite=True, **options)
         md5 = bytes(answer["content_md5"])
         assert md5 == hashlib.md5(data).digest(), "the storage did not keep what was sent"
         self.dropped[(inbox.container_name, f"{run}/{filename}")] = BlobVersion.of(
@@ -135,6 +140,15 @@ class Drops:
         self.drop(stack, run, TRAIN, train_data())
         if validation:
             self.drop(stack, run, VALIDATION, validation_data())
+
+    def drop_sample(self, stack: Stack, run: str, *, validation: bool = True) -> dict[str, str]:
+        """Drops the shipped sample run (train, and validation unless told not to); returns
+        each blob's ETag by name."""
+        kinds = [TRAIN, VALIDATION] if validation else [TRAIN]
+        return {
+            f"{run}/{kind}": self.drop(stack, run, kind, (SAMPLE / kind).read_bytes())
+            for kind in kinds
+        }
 
     def current(self) -> dict[tuple[str, str], BlobVersion]:
         found = {}

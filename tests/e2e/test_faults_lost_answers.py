@@ -11,14 +11,13 @@ import pytest
 from localdev.emulator import Fault
 from tests.e2e.fault_helpers import (
     FAST_RECOVERY,
-    assert_inbox_untouched,
     assert_paid_once,
     assert_timeline_consistent,
-    drop_sample,
     log_mark,
     unique,
     wait_for_state,
 )
+from tests.e2e.pipeline_helpers import Drops
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +31,7 @@ LOST_CALLS = {
 
 @pytest.mark.parametrize("call", list(LOST_CALLS))
 def test_a_paid_call_whose_answer_is_lost_is_found_again_not_made_twice(
-    make_stack: Callable[..., Stack], call: str
+    make_stack: Callable[..., Stack], drops: Drops, call: str
 ) -> None:
     method, path_of = LOST_CALLS[call]
     stack = make_stack(**FAST_RECOVERY)
@@ -40,13 +39,13 @@ def test_a_paid_call_whose_answer_is_lost_is_found_again_not_made_twice(
     since = log_mark(stack.emulator)
     stack.emulator.inject(Fault("lost_answer", path_of(run), method, times=1, hold_seconds=0.5))
     try:
-        etags = drop_sample(stack, run)
+        drops.drop_sample(stack, run)
         deployed = wait_for_state(stack, run, "deployed", timeout=60)
     finally:
         stack.emulator.clear_faults()
 
     assert_paid_once(stack.emulator, run, since=since)
-    assert_inbox_untouched(stack, etags)
+    drops.check_untouched()
     assert_timeline_consistent(deployed)
     notes = [entry["reason"] for entry in deployed["timeline"] if entry["from"] == entry["to"]]
     # The lost answer was met as a transient error and the step tried again: what the retry

@@ -1,14 +1,19 @@
 """The runs API through the local host over HTTP, on Azurite and the emulator: every endpoint
 with and without the function key, on good and bad input, checking what a client relies on."""
 
+import dataclasses
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.data.tables import TableServiceClient
 
+from localdev.azurite import AzuritePorts
+from localdev.emulator import Timings, running_emulator
 from shared.adapters.table_store import TableRunStore
 from shared.runs.curves import LossPoint
 from shared.runs.facts import FileVerdict, JobEvent, JobInfo
@@ -16,7 +21,7 @@ from shared.runs.names import FileKind
 from shared.runs.record import Run
 from tests.e2e.fault_helpers import drop_sample, unique
 from tests.e2e.fault_helpers import wait_for_state as wait_for
-from tests.e2e.stack import Stack
+from tests.e2e.stack import HostProcess, Stack, stack_environ
 
 pytestmark = pytest.mark.e2e
 
@@ -205,10 +210,24 @@ def test_a_waiting_run_is_cancelled_and_then_refuses_deploy_and_chat(make_stack:
     assert "cancelled" in problem(stack.call("POST", f"/api/runs/{run}/deploy"), 409)
 
 
-def test_cancelling_a_training_run_cancels_its_azure_job_once(stack: Stack) -> None:
+@pytest.fixture
+def slow_training_stack(azurite: AzuritePorts, tmp_path: Path) -> Iterator[Stack]:
+    """A host on an emulator of its own whose jobs train for an hour an epoch: a job is still
+    training when it is cancelled, however slow the machine."""
+    timings = dataclasses.replace(Timings.fast(), job_step=3600)
+    with running_emulator(timings=timings) as emulator:
+        environ = stack_environ(azurite, emulator)
+        host = HostProcess(environ, tmp_path / "slow-training-host.log")
+        host.start()
+        try:
+            yield Stack(azurite=azurite, emulator=emulator, environ=environ, host=host)
+        finally:
+            host.stop()
+
+
+def test_cancelling_a_training_run_cancels_its_azure_job_once(slow_training_stack: Stack) -> None:
+    stack = slow_training_stack
     run = unique("long")
-    # 50 epochs keep the emulator's job running for seconds, long enough to cancel it.
-    stack.inbox.upload_blob(f"{run}/run.json", b'{"hyperparameters": {"n_epochs": 50}}')
     drop_sample(stack, run)
     training = wait_for(stack, run, "queued", "running", timeout=30)
     job_id = training["job"]["id"]

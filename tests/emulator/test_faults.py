@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import openai
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -64,6 +67,29 @@ def test_a_timeout_holds_the_request_past_the_client_timeout_and_is_logged_unans
         impatient.files.list()
     assert [r.status for r in emulator.requests() if r.path == "/openai/files"][-1] == 0
     impatient.files.list()
+
+
+def test_a_long_hold_ends_when_the_test_releases_it_and_the_work_of_a_lost_answer_is_done(
+    emulator: Emulator,
+) -> None:
+    emulator.inject(Fault("lost_answer", path_contains="/openai/files", hold_seconds=600))
+    patient = openai_client(emulator, timeout=600)
+    outcome: list[BaseException] = []
+    before = emulator.count("GET", "/openai/files")
+    caller = threading.Thread(target=lambda: _record_error(outcome, patient.files.list))
+    caller.start()
+    wait_until(lambda: emulator.count("GET", "/openai/files"), lambda count: count > before)
+    assert caller.is_alive(), "the hold ended before it was released"
+    emulator.release_holds()
+    caller.join(timeout=30)
+    assert not caller.is_alive() and isinstance(outcome[0], openai.APIConnectionError)
+
+
+def _record_error(outcome: list[BaseException], call: Callable[[], object]) -> None:
+    try:
+        call()
+    except BaseException as error:  # the test reads it
+        outcome.append(error)
 
 
 def test_a_job_fault_ends_the_next_job_failed_with_the_message(
