@@ -152,7 +152,9 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             "EVENTS_QUEUE": f"events-{suffix}",
             "EVENTS_TIMER_SCHEDULE": "* * * * * *",
             "RUN_TIMER_SCHEDULE": "* * * * * *",
-            "SETTLE_SECONDS": "2",
+            # Longer than validating a file takes on a busy machine: a validation.jsonl dropped
+            # with its train.jsonl must not be settled without. Tests of settling set their own.
+            "SETTLE_SECONDS": "10",
             "LOCALDEV_HOST_PORT": str(free_port()),
             "LOCALDEV_FUNCTION_KEY": FUNCTION_KEY,
             # Evaluations (hundreds of calls per deployed run) are tested on their own stacks

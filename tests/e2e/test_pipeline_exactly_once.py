@@ -40,7 +40,7 @@ def test_a_file_dropped_again_while_the_job_is_being_created_is_ignored_and_one_
     make_stack: Callable[..., Stack], drops: Drops
 ) -> None:
     # The claim lease keeps its default (300 s): the run must not wait for it to end.
-    stack = make_stack(RETRY_BASE_SECONDS="0.5")
+    stack = make_stack(RETRY_BASE_SECONDS="0.5", SETTLE_SECONDS="1")  # no validation.jsonl
     ledger = Ledger(stack.emulator)
     run = unique("dropped-twice")
     first_etag = drops.drop(stack, run, TRAIN, train_data())

@@ -72,13 +72,20 @@ def test_a_record_saved_before_levels_choices_and_used_hyperparameters_still_loa
 
 def test_every_transition_lands_in_the_timeline_with_its_reason():
     run = full_run()
-    moves = [(e.from_state, e.to_state) for e in run.timeline if e.from_state != e.to_state]
+    moves = [
+        (e.from_state, e.to_state, e.reason) for e in run.timeline if e.from_state != e.to_state
+    ]
     assert moves == [
-        (None, S.WAITING_FOR_FILES), (S.WAITING_FOR_FILES, S.UPLOADING),
-        (S.UPLOADING, S.PROCESSING_FILES), (S.PROCESSING_FILES, S.QUEUED),
-        (S.QUEUED, S.SUCCEEDED), (S.SUCCEEDED, S.DEPLOYING), (S.DEPLOYING, S.DEPLOYED),
+        (None, S.WAITING_FOR_FILES, "first file arrived"),
+        (S.WAITING_FOR_FILES, S.UPLOADING, "go"),
+        (S.UPLOADING, S.PROCESSING_FILES, "files uploaded; Azure OpenAI is processing them"),
+        (S.PROCESSING_FILES, S.QUEUED, "created the job: ftjob-1"),
+        (S.QUEUED, S.SUCCEEDED, "training finished: ft"),
+        (S.SUCCEEDED, S.DEPLOYING, "d"),
+        (S.DEPLOYING, S.DEPLOYED,
+         "deployment 'tunedrop-minato' answers chat until 2026-11-24 14:01 UTC"),
     ]  # fmt: skip
-    assert run.timeline[-2].reason.startswith("deployment 'tunedrop-minato' answers chat until")
+    assert all(e.at is not None for e in run.timeline)
     assert run.deployment.expires_at == T0 + timedelta(hours=2, minutes=1)
 
 

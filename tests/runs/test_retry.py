@@ -18,7 +18,7 @@ def test_a_longer_retry_after_wins_and_a_shorter_one_does_not():
     assert policy.delay(6, retry_after=3600) == 3600
 
 
-def test_the_policy_gives_up_at_its_attempt_limit():
-    policy = RetryPolicy(max_attempts=8)
+def test_the_policy_gives_up_at_its_attempt_limit_of_8_by_default():
+    policy = RetryPolicy()
     assert not policy.gives_up(7)
     assert policy.gives_up(8)
