@@ -6,7 +6,8 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class Emulator:
         subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
         resource_group: str = DEFAULT_RESOURCE_GROUP,
         account_name: str = DEFAULT_ACCOUNT_NAME,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.timings = timings or Timings.fast()
         self.api_key = api_key
@@ -62,6 +64,7 @@ class Emulator:
             resource_group=resource_group,
             account_name=account_name,
             api_key=api_key,
+            clock=clock,
         )
         self._stopping = threading.Event()
         self._listeners: list[Listener] = []
@@ -158,15 +161,18 @@ def running_emulator(
     arm_port: int = 0,
     timings: Timings | None = None,
     base_deployments: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Iterator[Emulator]:
     """Runs an emulator for the `with` block. Port 0 picks a free port.
 
     `base_deployments` maps deployment name -> base model id, deployed and ready at start
-    (default: gpt-4o-mini and gpt-4o).
+    (default: gpt-4o-mini and gpt-4o). `clock` (seconds) is what files, jobs and deployments
+    age by: a test can stop it to look at a job in a state it would otherwise pass in a blink.
     """
     emulator = Emulator(
-        port=port, arm_port=arm_port, timings=timings, base_deployments=base_deployments
-    )
+        port=port, arm_port=arm_port, timings=timings, base_deployments=base_deployments,
+        clock=clock,
+    )  # fmt: skip
     emulator.start()
     try:
         yield emulator

@@ -7,7 +7,8 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import openai
@@ -99,6 +100,27 @@ def deployment_of(
         ),
         sku=Sku(name=sku, capacity=capacity),
     )
+
+
+class StoppableClock:
+    """The emulator's clock for a test: real time, except while `stopped()`, when it stands
+    still; afterwards it goes on from where it stood. Jobs and files age by it."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._stood_at: float | None = None
+
+    def __call__(self) -> float:
+        return self._stood_at if self._stood_at is not None else time.time() + self._offset
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        self._stood_at = self()
+        try:
+            yield
+        finally:
+            self._offset = self._stood_at - time.time()
+            self._stood_at = None
 
 
 def wait_until(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float = 15) -> T:

@@ -26,6 +26,7 @@ from tests.emulator.helpers import (
     BASE_MODEL,
     TRAINING_PAIRS,
     VALIDATION_PAIRS,
+    StoppableClock,
     chat_jsonl,
     deployment_of,
     finished_job,
@@ -41,7 +42,7 @@ def _json(response: Any) -> Any:
     return json.loads(response.text)
 
 
-def _data_plane_answers(emulator: Emulator) -> Answers:
+def _data_plane_answers(emulator: Emulator, clock: StoppableClock) -> Answers:
     client = openai_client(emulator)
     uploaded = client.files.with_raw_response.create(
         file=("train.jsonl", chat_jsonl(TRAINING_PAIRS)), purpose="fine-tune"
@@ -50,21 +51,26 @@ def _data_plane_answers(emulator: Emulator) -> Answers:
     upload_processed(client, chat_jsonl(TRAINING_PAIRS))  # waits past processing
     valid_id = upload_processed(client, chat_jsonl(VALIDATION_PAIRS * 4), "valid.jsonl")
     bad_id = upload_processed(client, chat_jsonl(TRAINING_PAIRS) + b"not json\n", "bad.jsonl")
-    created = client.fine_tuning.jobs.with_raw_response.create(
-        model=BASE_MODEL,
-        training_file=file_id,
-        validation_file=valid_id,
-        hyperparameters={"n_epochs": 2},
-    )
-    job_id = _json(created)["id"]
-    running = raw(emulator, "GET", f"/openai/fine_tuning/jobs/{job_id}")[2]
+    # The emulator's clock stands still while a job is looked at before it ends, and while one
+    # is cancelled: it cannot finish in between, however slow the machine.
+    with clock.stopped():
+        created = client.fine_tuning.jobs.with_raw_response.create(
+            model=BASE_MODEL,
+            training_file=file_id,
+            validation_file=valid_id,
+            hyperparameters={"n_epochs": 2},
+        )
+        job_id = _json(created)["id"]
+        running = raw(emulator, "GET", f"/openai/fine_tuning/jobs/{job_id}")[2]
     finished_job(client, job_id)
     emulator.inject(Fault("job_fails", message="It broke."))
     failed_id = client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=file_id).id
-    cancelled = client.fine_tuning.jobs.with_raw_response.create(
-        model=BASE_MODEL, training_file=file_id
-    )
-    cancel = raw(emulator, "POST", f"/openai/fine_tuning/jobs/{_json(cancelled)['id']}/cancel")[2]
+    with clock.stopped():
+        cancelled = client.fine_tuning.jobs.with_raw_response.create(
+            model=BASE_MODEL, training_file=file_id
+        )
+        jobs = "/openai/fine_tuning/jobs"
+        cancel = raw(emulator, "POST", f"{jobs}/{_json(cancelled)['id']}/cancel")[2]
     finished_job(client, failed_id)
     jobs = "/openai/fine_tuning/jobs"
     return {
@@ -123,8 +129,9 @@ def _arm_answers(emulator: Emulator, fine_tuned_model: str) -> Answers:
 
 @pytest.fixture(scope="module")
 def answers() -> Iterator[tuple[Answers, Answers, Emulator]]:
-    with running_emulator(timings=Timings.fast()) as emulator:
-        data = _data_plane_answers(emulator)
+    clock = StoppableClock()
+    with running_emulator(timings=Timings.fast(), clock=clock) as emulator:
+        data = _data_plane_answers(emulator, clock)
         arm = _arm_answers(emulator, data["succeeded job"][1]["fine_tuned_model"])
         yield data, arm, emulator
 

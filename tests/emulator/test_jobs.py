@@ -8,11 +8,12 @@ import openai
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from localdev.emulator import Emulator
+from localdev.emulator import Emulator, running_emulator
 from tests.emulator.helpers import (
     BASE_MODEL,
     TRAINING_PAIRS,
     VALIDATION_PAIRS,
+    StoppableClock,
     arm_client,
     chat_jsonl,
     deployment_of,
@@ -35,10 +36,16 @@ def validation_file(emulator: Emulator) -> str:
     )
 
 
-def test_a_job_on_a_file_still_pending_is_refused(client: openai.AzureOpenAI) -> None:
-    pending = client.files.create(file=("t.jsonl", chat_jsonl(TRAINING_PAIRS)), purpose="fine-tune")
-    with pytest.raises(openai.BadRequestError) as refused:
-        client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=pending.id)
+def test_a_job_on_a_file_still_pending_is_refused() -> None:
+    # An emulator whose clock stands still: the file is pending whenever the job is asked for.
+    clock = StoppableClock()
+    with running_emulator(clock=clock) as stopped, clock.stopped():
+        client = openai_client(stopped)
+        pending = client.files.create(
+            file=("t.jsonl", chat_jsonl(TRAINING_PAIRS)), purpose="fine-tune"
+        )
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=pending.id)
     assert refused.value.body["code"] == "invalidPayload"
     assert "not ready for fine-tuning (status 'pending')" in refused.value.body["message"]
 

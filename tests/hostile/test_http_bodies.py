@@ -1,6 +1,8 @@
 """Every HTTP function, called through its real handler with real `HttpRequest`s holding
-arbitrary bodies, queries, headers and route values: the answer is a 2xx, or a 4xx
-problem+json whose `detail` says why; never an exception or a 5xx."""
+arbitrary bodies, queries, headers and route values, over the real adapters (Table and Blob
+Storage on Azurite, Azure OpenAI and ARM on the emulator, as `build_services` wires them): the
+answer is a 2xx, or a 4xx problem+json whose `detail` says why; never an exception or a 5xx.
+The runs the fuzzing finds are real ones: one deployed, one waiting for its files."""
 
 from __future__ import annotations
 
@@ -10,31 +12,22 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.storage.blob import BlobServiceClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from functions import run_page, runs_api, validate
-from shared.bootstrap import use_services
-from shared.errors import InvalidInput
-from shared.pipeline.protocols import RunPage
+from localdev.azurite import AzuritePorts
+from localdev.emulator import Emulator, Timings, running_emulator
+from shared.bootstrap import build_services, use_services
 from shared.pipeline.services import Services
 from shared.runs.states import RunState
-from shared.settings import Settings
+from tests.adapters.conftest import FixedTokenCredential, settings_for
+from tests.adapters.test_full_run import drop, tick_until
 from tests.hostile.strategies import chat_examples, hostile_text, json_values, jsonl
 from tests.pipeline.data import RUN_JSON, TRAIN, VALIDATION
-from tests.pipeline.fakes import FakeRunStore, fake_services
-from tests.pipeline.helpers import drop, tick_until
 
-ENV = {
-    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-    "AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9",
-    "AZURE_OPENAI_API_KEY": "hostile-key-never-shown",
-    "AZURE_SUBSCRIPTION_ID": "sub",
-    "AZURE_RESOURCE_GROUP": "rg",
-    "AZURE_OPENAI_ACCOUNT": "acct",
-    "MAX_REQUEST_BYTES": "4096",
-    "MAX_CHAT_TOKENS": "100",
-}
+LIMITS = {"MAX_REQUEST_BYTES": "4096", "MAX_CHAT_TOKENS": "100"}
 FUNCTIONS = {
     "validate": (validate.validate, "POST", "/api/validate"),
     "list_runs": (runs_api.list_runs, "GET", "/api/runs"),
@@ -50,36 +43,36 @@ FUNCTIONS = {
 RUNS = ["minato", "waiting", "cancelled"]
 FUZZ = settings(
     max_examples=40,
-    deadline=3000,
+    deadline=None,  # a busy machine is slow, not wrong
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
-class TolerantFakeRunStore(FakeRunStore):
-    """The fake store, refusing a forged continuation as `TableRunStore` does (the fake's own
-    `int()` would raise ValueError, a fault of the double, not of the product)."""
-
-    def page(self, state: RunState | None, page_size: int, continuation: str | None) -> RunPage:
-        if continuation and not (continuation.isascii() and continuation.isdigit()):
-            raise InvalidInput("the continuation token is not one this service gave out")
-        return super().page(state, page_size, continuation)
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with running_emulator(timings=Timings.fast()) as running:
+        yield running
 
 
-def hostile_app() -> Services:
-    """Services with "minato" deployed and two runs waiting."""
-    chosen = fake_services(settings=Settings.from_env(ENV), runs=TolerantFakeRunStore())
-    drop(chosen, "minato/train.jsonl", TRAIN)
-    drop(chosen, "minato/validation.jsonl", VALIDATION)
-    drop(chosen, "minato/run.json", RUN_JSON)
+def hostile_app(azurite: AzuritePorts, emulator: Emulator) -> Services:
+    """Real services on a fresh table and containers, with "minato" deployed and two runs
+    waiting for their files."""
+    settings = settings_for(azurite, emulator, **LIMITS)
+    chosen = build_services(settings, FixedTokenCredential())
+    blobs = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blobs.create_container(settings.inbox_container)
+    for name, data in (("run.json", RUN_JSON), ("train.jsonl", TRAIN),
+                       ("validation.jsonl", VALIDATION)):  # fmt: skip
+        drop(chosen, azurite, f"minato/{name}", data)
     tick_until(chosen, "minato", RunState.DEPLOYED)
-    drop(chosen, "waiting/train.jsonl", TRAIN)
-    drop(chosen, "cancelled/train.jsonl", TRAIN)
+    drop(chosen, azurite, "waiting/train.jsonl", TRAIN)
+    drop(chosen, azurite, "cancelled/train.jsonl", TRAIN)
     return chosen
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[Services]:
-    with use_services(hostile_app()) as chosen:
+def app(azurite: AzuritePorts, emulator: Emulator) -> Iterator[Services]:
+    with use_services(hostile_app(azurite, emulator)) as chosen:
         yield chosen
 
 
@@ -163,27 +156,30 @@ def test_every_http_function_answers_2xx_or_a_4xx_problem_whatever_it_is_sent(
 
 
 @FUZZ
-@given(token=st.text(max_size=200) | st.binary(max_size=3000).map(lambda raw: raw.hex()))
+@given(
+    token=st.text(min_size=1, max_size=200) | st.binary(min_size=1, max_size=3000).map(bytes.hex)
+)
 @example(token="W1tbW1tbW1tbW1tb" * 250)  # base64 of "[[[[...": nesting too deep to decode
 def test_forged_continuation_tokens_are_refused_with_400(app: Services, token: str) -> None:
     problem = call("list_runs", b"", {"continuation": token}, {}, "")
-    if isinstance(problem, dict):
-        assert problem["status"] == 400 and "continuation" in problem["detail"]
+    assert isinstance(problem, dict), f"a forged token was taken: {token!r}"
+    assert problem["status"] == 400 and "continuation" in problem["detail"]
 
 
-def test_a_body_one_byte_over_the_cap_is_413_and_one_at_the_cap_is_read() -> None:
+def test_a_body_one_byte_over_the_cap_is_413_and_one_at_the_cap_is_read(
+    azurite: AzuritePorts, emulator: Emulator
+) -> None:
     at_cap = b'{"message": "' + b"x" * (4096 - 15) + b'"}'
     assert len(at_cap) == 4096
     # Its own services: the fuzzed calls may have asked to tear "minato" down (no more chat).
-    with use_services(hostile_app()):
+    with use_services(hostile_app(azurite, emulator)):
         problem = call("chat_with_run", at_cap + b" ", {}, {}, "minato")
         assert problem["status"] == 413 and "the limit is 4096 bytes" in problem["detail"]
         assert json.loads(call("chat_with_run", at_cap, {}, {}, "minato"))["reply"]
 
 
-def test_the_validate_endpoint_refuses_odd_epochs_with_the_rule() -> None:
+def test_the_validate_endpoint_refuses_odd_epochs_with_the_rule(app: Services) -> None:
     rule = 'query "epochs" must be "auto" or a whole number from 1 to 50'
-    with use_services(fake_services(settings=Settings.from_env(ENV))):
-        for raw in ("²", "0", "51", "1.5", "-3", "٣"):
-            problem = call("validate", TRAIN, {"epochs": raw}, {}, "")
-            assert problem["status"] == 400 and rule in problem["detail"], raw
+    for raw in ("²", "0", "51", "1.5", "-3", "٣"):
+        problem = call("validate", TRAIN, {"epochs": raw}, {}, "")
+        assert problem["status"] == 400 and rule in problem["detail"], raw

@@ -144,15 +144,6 @@ def test_a_run_file_in_a_badly_named_folder_gets_a_report_saying_why():
     assert services.runs.rows == {}
 
 
-def test_dropping_never_changes_an_inbox_blob():
-    services = fake_services()
-    drop(services, "minato/train.jsonl", TRAIN)
-    before = dict(services.inbox.blobs)
-    handle_dropped_blob(services, "minato/train.jsonl", services.clock())
-    tick_until(services, "minato", RunState.DEPLOYED)
-    assert services.inbox.blobs == before
-
-
 def test_a_huge_run_json_is_refused_with_the_size_limit():
     services = fake_services()
     outcome = drop(services, "minato/run.json", b"{" + b" " * (10 * 1024 * 1024) + b"}")

@@ -66,9 +66,17 @@ def test_the_digest_index_keeps_every_entry_as_it_grows():
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=200), max_size=6))
 def test_arbitrary_bytes_give_a_report_never_an_exception(chunks):
-    report = validate_dataset(chunks)
-    assert report.valid is False or report.stats.files[0].examples >= 10
-    json.dumps(report.to_dict())
+    report = validate_dataset(chunks).to_dict()
+    json.dumps(report)
+    stats = report["stats"]["files"]["train.jsonl"]
+    assert stats["bytes"] == sum(len(chunk) for chunk in chunks)
+    assert stats["examples"] + stats["invalid_lines"] <= stats["lines"]
+    # Valid exactly when nothing is wrong, and every line-level error names a line of the file.
+    assert report["valid"] is (not report["errors"])
+    for error in report["errors"]:
+        if error["line"] is not None:
+            assert 1 <= error["line"] <= stats["lines"], error
+            assert error["message"].startswith(f"line {error['line']}: "), error
 
 
 json_values = st.recursive(
