@@ -25,7 +25,7 @@ def drop(services, azurite, blob_name: str, data: bytes) -> None:
     handle_dropped_blob(services, blob_name, datetime.now(UTC))
 
 
-def tick_until(services, run: str, state: RunState, timeout: float = 20.0) -> list[RunState]:
+def tick_until(services, run: str, state: RunState, timeout: float = 60.0) -> list[RunState]:
     seen: list[RunState] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -75,7 +75,8 @@ def test_blobs_with_odd_names_are_rejected_or_ignored_with_a_reason_never_poison
         stack.inbox.upload_blob(name, b'{"messages": []}\n')
     stored = [blob.name for blob in stack.inbox.list_blobs() if not blob.name.startswith(good)]
     assert len(stored) == len(ODD_BLOBS)
-    outcomes = settle(stack, stored)
+    outcomes = settle(stack, [*stored, f"{good}/train.jsonl"])
+    assert outcomes.pop(f"{good}/train.jsonl") == "validated", outcomes
     assert all(outcome in ("ignored", "rejected") for outcome in outcomes.values()), outcomes
     log = stack.host.log()
     for name, outcome in outcomes.items():

@@ -61,11 +61,18 @@ def test_a_server_error_answers_500(emulator: Emulator, client: openai.AzureOpen
 def test_a_timeout_holds_the_request_past_the_client_timeout_and_is_logged_unanswered(
     emulator: Emulator,
 ) -> None:
-    emulator.inject(Fault("timeout", path_contains="/openai/files", hold_seconds=1.5))
+    # Held until released: the client's own timeout always comes first, however slow the machine.
+    emulator.inject(Fault("timeout", path_contains="/openai/files", hold_seconds=600))
     impatient = openai_client(emulator, timeout=0.3)
+    before = emulator.count("GET", "/openai/files")
     with pytest.raises(openai.APITimeoutError):
         impatient.files.list()
-    assert [r.status for r in emulator.requests() if r.path == "/openai/files"][-1] == 0
+    held = wait_until(
+        lambda: [r.status for r in emulator.requests() if r.path == "/openai/files"][before:],
+        bool,
+    )
+    emulator.release_holds()
+    assert held == [0]
     impatient.files.list()
 
 

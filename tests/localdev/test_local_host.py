@@ -27,7 +27,7 @@ from localdev.host.discovery import BindingError
 from localdev.host.host_config import HostConfig
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -171,7 +171,7 @@ def test_function_key_is_enforced_only_when_configured(host_factory) -> None:
 
 def test_timer_fires_on_its_schedule_with_a_timer_request(host_factory) -> None:
     _, recorder = host_factory()
-    eventually(lambda: ("tick", "TimerRequest") in recorder.calls, timeout=5)
+    eventually(lambda: ("tick", "TimerRequest") in recorder.calls, timeout=30)
 
 
 def two_more_scans(host: LocalHost) -> None:
