@@ -11,11 +11,13 @@ import pytest
 from shared.bootstrap import policy_from
 from shared.errors import (
     ConcurrentUpdate,
+    Conflict,
     IllegalTransition,
     PermanentServiceError,
     TransientServiceError,
 )
 from shared.pipeline import advance_runs
+from shared.pipeline.commands import request_teardown
 from shared.pipeline.protocols import RemoteDeployment
 from shared.runs.names import FileKind
 from shared.runs.states import RunState
@@ -316,6 +318,13 @@ def test_a_deployment_tunedrop_did_not_create_is_never_deleted():
     tick(services, seconds=48 * 3600)
     assert services.runs.get("minato").state is S.DEPLOYED
     assert services.deployments.deletes == [] and services.deployments.creates == {}
+    # A teardown request is refused, saying why, and the deployment stays.
+    with pytest.raises(Conflict, match="was not created by Tunedrop; Tunedrop never deletes it"):
+        request_teardown(services, "minato", services.clock())
+    tick(services)
+    assert services.runs.get("minato").state is S.DEPLOYED
+    assert services.deployments.deletes == []
+    assert "tunedrop-minato" in services.deployments.deployments
 
 
 def test_a_deployment_name_taken_by_another_model_fails_the_run_without_touching_it():
