@@ -69,7 +69,7 @@ class HostProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"{self.url}/api/health", timeout=5)
+                urllib.request.urlopen(f"{self.url}/api/health", timeout=30)
                 return
             except urllib.error.HTTPError:
                 return  # it answers, healthy or not

@@ -355,3 +355,16 @@ def host_blob_queue(host: LocalHost, function: str) -> str:
         and loop.function.name == function
     )  # fmt: skip
     return runner.queue.queue_name
+
+
+def test_a_client_that_went_away_is_noted_without_a_traceback(
+    host_factory, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host, _ = host_factory()
+    caplog.set_level("INFO")
+    try:
+        raise BrokenPipeError(32, "Broken pipe")  # as when writing to a client that timed out
+    except BrokenPipeError:
+        host.http.handle_error(None, ("127.0.0.1", 50000))
+    assert "went away before its answer was sent" in caplog.text
+    assert "Traceback" not in capsys.readouterr().err
