@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +15,6 @@ from tests.e2e.pipeline_helpers import (
     CONFIG,
     Drops,
     Ledger,
-    guarded_inbox,
     run_json,
     states_of,
     timeline_text,
@@ -25,12 +24,6 @@ from tests.e2e.pipeline_helpers import (
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def drops(emulator: Emulator) -> Iterator[Drops]:
-    with guarded_inbox(emulator) as guarded:
-        yield guarded
 
 
 def test_throttling_server_errors_and_timeouts_delay_a_run_but_it_still_deploys(
