@@ -167,12 +167,13 @@ def test_forged_continuation_tokens_are_refused_with_400(app: Services, token: s
 
 
 def test_a_body_one_byte_over_the_cap_is_413_and_one_at_the_cap_is_read(
-    azurite: AzuritePorts, emulator: Emulator
+    azurite: AzuritePorts,
 ) -> None:
     at_cap = b'{"message": "' + b"x" * (4096 - 15) + b'"}'
     assert len(at_cap) == 4096
-    # Its own services: the fuzzed calls may have asked to tear "minato" down (no more chat).
-    with use_services(hostile_app(azurite, emulator)):
+    # Its own services and emulator: the fuzzed calls may have torn "minato" down (no more
+    # chat), and its deployment name is taken in the module's emulator.
+    with running_emulator(timings=Timings.fast()) as own, use_services(hostile_app(azurite, own)):
         problem = call("chat_with_run", at_cap + b" ", {}, {}, "minato")
         assert problem["status"] == 413 and "the limit is 4096 bytes" in problem["detail"]
         assert json.loads(call("chat_with_run", at_cap, {}, {}, "minato"))["reply"]
