@@ -208,6 +208,11 @@ class BlobTriggerRunner(PollingLoop):
             lease = receipt.acquire_lease(lease_duration=LEASE_SECONDS)
         except HttpResponseError:
             return Outcome.BUSY
+        # Read again under the lease: another host may have finished it since the first read.
+        properties = receipt.get_blob_properties()
+        if properties.metadata.get("status") != "pending":
+            lease.release()
+            return Outcome.SETTLED
         attempts = int(properties.metadata.get("attempts", "0")) + 1
         status = "pending"
         try:
