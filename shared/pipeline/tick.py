@@ -136,7 +136,9 @@ def _run_step(
     except TransientServiceError as exc:
         summary.retries += 1
         logger.warning("Run %s: %s hit a transient error: %s", run.name, step.name, exc)
-        run.transient_error(step.name, str(exc), exc.retry_after, now, policy.retry)
+        # Retry-After counts from the answer, which came a while after the tick started.
+        answered_at = max(now, services.clock())
+        run.transient_error(step.name, str(exc), exc.retry_after, answered_at, policy.retry)
     except (PermanentServiceError, NotFound) as exc:
         logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
         run.step_failed(step.name, str(exc), now, policy.retry)

@@ -148,7 +148,7 @@ def test_a_storm_of_429s_is_waited_out_as_retry_after_asks_and_pays_once(
         ]
         assert same, f"{served[index].path} was never tried again"
         waited = same[0].time - served[index].time
-        assert waited >= RETRY_AFTER - 0.6, f"{served[index].path} retried after {waited:.2f} s"
+        assert waited >= RETRY_AFTER, f"{served[index].path} retried after {waited:.2f} s"
     notes = [entry["reason"] for entry in deployed["timeline"] if entry["from"] == entry["to"]]
     assert sum("will be tried again" in note for note in notes) == len(throttled), notes
 
