@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 from openai.types import FileObject
+from openai.types.chat import ChatCompletion
 from openai.types.fine_tuning import FineTuningJob
 
 from shared.adapters.chunk_reader import ChunkReader
@@ -158,13 +159,18 @@ class AzureOpenAIChat:
                 messages=[dict(message) for message in messages],  # type: ignore[misc]
                 max_tokens=max_tokens,
             )
-        reply = answer.choices[0].message.content if answer.choices else None
-        usage = answer.usage.model_dump(exclude_none=True) if answer.usage else {}
-        return ChatReply(
-            reply or "",
-            answer.model,
-            {key: value for key, value in usage.items() if isinstance(value, int)},
-        )
+        return chat_reply(answer)
+
+
+def chat_reply(answer: ChatCompletion) -> ChatReply:
+    """The reply, the model that answered and the token counts of a chat completion."""
+    reply = answer.choices[0].message.content if answer.choices else None
+    usage = answer.usage.model_dump(exclude_none=True) if answer.usage else {}
+    return ChatReply(
+        reply or "",
+        answer.model,
+        {key: value for key, value in usage.items() if isinstance(value, int)},
+    )
 
 
 def _file(item: FileObject) -> RemoteFile:

@@ -104,8 +104,10 @@ class BlobReportStore:
         self._ready = False
 
     def write(self, path: str, report: Mapping[str, Any]) -> None:
-        data = json_utf8(report, indent=2)
-        settings = ContentSettings(content_type="application/json; charset=utf-8")
+        self._write(path, json_utf8(report, indent=2), "application/json; charset=utf-8")
+
+    def _write(self, path: str, data: bytes, content_type: str) -> None:
+        settings = ContentSettings(content_type=content_type)
         container = self._service.get_container_client(self._container)
         with azure_errors(f"writing report {path!r}"):
             if not self._ready:

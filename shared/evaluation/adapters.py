@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import openai
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from shared.adapters.azure_errors import azure_errors
+from shared.adapters.azure_openai import chat_reply
+from shared.adapters.blob_files import BlobReportStore
 from shared.adapters.openai_errors import openai_errors
 from shared.errors import NotFound
-from shared.json_bytes import json_utf8
 from shared.pipeline.protocols import ChatReply
 
 
@@ -45,22 +43,11 @@ class AzureOpenAIModelCalls:
                 seed=seed,
                 **extra,
             )
-        reply = answer.choices[0].message.content if answer.choices else None
-        usage = answer.usage.model_dump(exclude_none=True) if answer.usage else {}
-        return ChatReply(
-            reply or "",
-            answer.model,
-            {key: value for key, value in usage.items() if isinstance(value, int)},
-        )
+        return chat_reply(answer)
 
 
-class BlobEvaluationReports:
+class BlobEvaluationReports(BlobReportStore):
     """`EvaluationReports` on the reports container, created on first write if missing."""
-
-    def __init__(self, service: BlobServiceClient, container: str) -> None:
-        self._service = service
-        self._container = container
-        self._ready = False
 
     def read_json(self, path: str) -> dict[str, Any] | None:
         blob = self._service.get_blob_client(self._container, path)
@@ -72,21 +59,7 @@ class BlobEvaluationReports:
         return data if isinstance(data, dict) else None
 
     def write_json(self, path: str, document: Mapping[str, Any]) -> None:
-        self._write(path, json_utf8(document, indent=2), "application/json; charset=utf-8")
+        self.write(path, document)
 
     def write_text(self, path: str, text: str, content_type: str) -> None:
         self._write(path, text.encode("utf-8"), content_type)
-
-    def _write(self, path: str, data: bytes, content_type: str) -> None:
-        container = self._service.get_container_client(self._container)
-        with azure_errors(f"writing report {path!r}"):
-            if not self._ready:
-                with contextlib.suppress(ResourceExistsError):
-                    container.create_container()
-                self._ready = True
-            container.upload_blob(
-                path,
-                data,
-                overwrite=True,
-                content_settings=ContentSettings(content_type=content_type),
-            )

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.errors import ConcurrentUpdate, Conflict, NotFound
+from shared.errors import Conflict, NotFound
 from shared.evaluation.flag import EvaluationStatus, moved
 from shared.evaluation.report import summary_view
 from shared.evaluation.sources import markdown_path, report_path
+from shared.pipeline.commands import change_run
 from shared.runs.record import Run
 from shared.runs.states import RunState
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from shared.pipeline.services import Services
 
 E = EvaluationStatus
-SAVE_ATTEMPTS = 5
 
 
 def request_evaluation(services: Services, name: str, now: datetime) -> Run:
@@ -26,25 +26,20 @@ def request_evaluation(services: Services, name: str, now: datetime) -> Run:
     deployed or evaluation is turned off, `NotFound` for an unknown run."""
     if services.evaluation is None or not services.policy.evaluate:
         raise Conflict("evaluation is turned off (EVAL_ENABLED is false).")
-    for _ in range(SAVE_ATTEMPTS):
-        run = services.runs.find(name)
-        if run is None:
-            raise NotFound(f"no run named {name!r}.")
+
+    def ask(run: Run) -> bool:
         if run.state is not RunState.DEPLOYED:
             raise Conflict(
                 f"run {name!r} cannot be evaluated: it is {run.state.value}; only a deployed "
                 "model can be evaluated."
             )
         if run.evaluation is not None and run.evaluation.status is E.REQUESTED:
-            return run
+            return False
         flag = moved(run.evaluation, E.REQUESTED, now, "requested")
         run.evaluation_changed(flag, now, "evaluation requested")
-        try:
-            services.runs.save(run)
-        except ConcurrentUpdate:
-            continue
-        return run
-    raise ConcurrentUpdate(f"run {name!r} kept changing; try again in a moment.")
+        return True
+
+    return change_run(services, name, ask)
 
 
 def read_report(services: Services, run: Run) -> dict[str, Any]:

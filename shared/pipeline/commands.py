@@ -49,7 +49,7 @@ def request_deploy(
         run.deployment_requested(info, now, f"deployment of {info.model} requested{why}")
         return True
 
-    return _change(services, name, change)
+    return change_run(services, name, change)
 
 
 def request_teardown(services: Services, name: str, now: datetime) -> Run:
@@ -71,7 +71,7 @@ def request_teardown(services: Services, name: str, now: datetime) -> Run:
         run.updated_at = now
         return True
 
-    return _change(services, name, change)
+    return change_run(services, name, change)
 
 
 def cancel_run(services: Services, name: str, now: datetime) -> Run:
@@ -92,7 +92,7 @@ def cancel_run(services: Services, name: str, now: datetime) -> Run:
             run.cancel(now, "cancelled on request")
         return True
 
-    return _change(services, name, change)
+    return change_run(services, name, change)
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,9 @@ def chat(
     )
 
 
-def _change(services: Services, name: str, change: Callable[[Run], bool]) -> Run:
+def change_run(services: Services, name: str, change: Callable[[Run], bool]) -> Run:
+    """Applies `change` to the run called `name` and saves it, reading it again when another
+    writer saved first; `change` returns False when there is nothing to save."""
     for _ in range(SAVE_ATTEMPTS):
         run = get_run(services.runs, name)
         if not change(run):
