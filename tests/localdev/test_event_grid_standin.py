@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from azure.storage.blob import BlobServiceClient
 from localdev.azurite import AzuritePorts
 from localdev.host.blob_events import BLOB_CREATED, blob_of
 from localdev.host.event_grid import BlobCreatedPublisher
+from tests.localdev.test_local_host import eventually
 
 
 class Webhook(ThreadingHTTPServer):
@@ -57,15 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("the condition did not come true in time")
 
 
 @pytest.fixture
