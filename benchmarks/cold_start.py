@@ -44,7 +44,7 @@ import function_app
 imported = time.perf_counter()
 functions = function_app.app.get_functions()
 registered = time.perf_counter()
-from shared.tokens import o200k
+import shared.tokens
 heavy = ["tiktoken", "openai", "azure.data.tables", "azure.storage.blob",
          "azure.mgmt.cognitiveservices", "azure.identity", "httpx"]
 print(json.dumps({
@@ -54,7 +54,7 @@ print(json.dumps({
     "total_s": registered - started,
     "functions": sorted(f.get_function_name() for f in functions),
     "network_attempts": attempts,
-    "tokenizer_built": o200k.cache_info().currsize > 0,
+    "tokenizer_built": shared.tokens._encoding is not None,
     "heavy_modules_loaded": [name for name in heavy if name in sys.modules],
 }))
 """
