@@ -66,7 +66,7 @@ param openAiLocation string = 'swedencentral'
 @description('NCRONTAB schedule (UTC) of the timer that advances runs.')
 param runTimerSchedule string = '0,30 * * * * *'
 
-@description('NCRONTAB schedule (UTC) of the timer that hands run events to the delivery queue; at the same seconds as the run timer, so that one instance wake-up serves both.')
+@description('NCRONTAB schedule (UTC) of the timer that hands run events to the delivery queue. Flex Consumption runs each timer on its own instances, so each is billed apart (README, cost at rest).')
 param eventsTimerSchedule string = '0,30 * * * * *'
 
 @description('Memory of each Function App instance; 512 keeps the idle timer within the free grant (README, cost at rest).')
