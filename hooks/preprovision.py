@@ -224,6 +224,8 @@ def lifecycle_problems(
     warnings = [f"{p} (allowed by TUNEDROP_ALLOW_DEPRECATED_MODEL)" for p in problems]
     if retires is not None and today < retires <= today + WARN_WITHIN:
         warnings.append(f"{what} of {model.model_id} retires on {retires.isoformat()}")
+    elif model.lifecycle == "Deprecating" and not problems:
+        warnings.append(f"{model.model_id} is Deprecating: plan to move to another model")
     return warnings
 
 
@@ -347,7 +349,7 @@ def preprovision(
     warnings = check_model(plan, catalog, today)
     outcome = ensure_registered(providers, **waiting)
     logger.info("%s: %s", APP_PROVIDER, outcome)
-    return warnings
+    return list(dict.fromkeys(warnings))  # the base deployment may repeat the model's own
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:

@@ -117,6 +117,12 @@ def test_a_fine_tuning_retirement_within_30_days_warns() -> None:
     assert warnings == ["fine-tuning of gpt-5.4-mini-2026-03-17 retires on 2026-12-20"]
 
 
+def test_a_deprecating_model_warns() -> None:
+    going = arm_model("gpt-5.4-mini", "2026-03-17", fine_tune=True, lifecycle="Deprecating")
+    warnings = run(plan("gpt-5.4-mini-2026-03-17"), FakeArm(models={"swedencentral": [going]}))
+    assert warnings == ["gpt-5.4-mini-2026-03-17 is Deprecating: plan to move to another model"]
+
+
 def test_an_existing_customer_may_keep_a_deprecated_model_with_a_warning() -> None:
     arm = FakeArm(models=SWEDEN)
     warnings = run(plan("gpt-4o-mini-2024-07-18", allow_deprecated=True, deploy_base=False), arm)
