@@ -2,7 +2,7 @@
 kept crashing.
 
 The Functions host writes `webjobs-blobtrigger-poison` messages itself (base64 JSON naming the
-function, container, blob and ETag) once a blob trigger has failed `maxDequeueCount` times.
+function, container, blob and ETag) once a blob trigger has failed `poisonBlobThreshold` times.
 """
 
 import logging

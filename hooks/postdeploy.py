@@ -3,14 +3,21 @@ Event Grid system topic, for `BlobCreated` in the inbox container only.
 
 It runs after the code is deployed because the webhook's `blobs_extension` system key exists only
 once the host has indexed a blob trigger with `source: EventGrid`; until then the key is missing
-and the hook waits and asks again. Running it again changes nothing when the subscription already
-points at the webhook with that filter (azd runs it on every `azd deploy`).
+and the hook waits and asks again. It always PUTs the subscription (idempotent; azd runs the hook
+on every `azd deploy`), so a rotated `blobs_extension` key is picked up: Event Grid never returns
+the key, so a subscription that merely looks right may hold a stale one, and a webhook answering
+401 is not retried by Event Grid.
+
+The subscription retries as Event Grid does by default, said explicitly (30 attempts within 24 h),
+and dead-letters what it could not deliver to a container in the app's storage account, written
+with the system topic's own identity (storage takes no keys).
 
     python -m hooks.postdeploy            (azd runs `./dev postdeploy`, which runs this)
 
 It reads the azd environment's values, set from infra/main.bicep's outputs: AZURE_SUBSCRIPTION_ID,
 AZURE_RESOURCE_GROUP, AZURE_FUNCTION_APP_NAME, EVENT_GRID_SYSTEM_TOPIC, INBOX_CONTAINER,
-BLOB_TRIGGER_FUNCTION; and signs in as `azd auth login` did.
+BLOB_TRIGGER_FUNCTION, AZURE_STORAGE_ACCOUNT_NAME, EVENT_GRID_DEADLETTER_CONTAINER; and signs in as
+`azd auth login` did, in AZURE_TENANT_ID.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ SUBSCRIPTION_NAME = "tunedrop-inbox-blob-created"
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 WEBHOOK_PATH = "/runtime/webhooks/blobs"
 KEY_NAME = "blobs_extension"
+MAX_DELIVERY_ATTEMPTS = 30  # Event Grid's default and maximum
+EVENT_TIME_TO_LIVE_MINUTES = 1440  # 24 h, Event Grid's default and maximum
 
 
 class HookError(RuntimeError):
@@ -45,6 +54,8 @@ class Target:
     system_topic: str
     container: str
     function_name: str
+    storage_account: str
+    dead_letter_container: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Target:
@@ -55,6 +66,8 @@ class Target:
             "system_topic": "EVENT_GRID_SYSTEM_TOPIC",
             "container": "INBOX_CONTAINER",
             "function_name": "BLOB_TRIGGER_FUNCTION",
+            "storage_account": "AZURE_STORAGE_ACCOUNT_NAME",
+            "dead_letter_container": "EVENT_GRID_DEADLETTER_CONTAINER",
         }
         missing = [name for name in names.values() if not environ.get(name)]
         if missing:
@@ -67,6 +80,13 @@ class Target:
     def subject_prefix(self) -> str:
         return f"/blobServices/default/containers/{self.container}/"
 
+    @property
+    def storage_account_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Storage/storageAccounts/{self.storage_account}"
+        )
+
 
 @dataclass(frozen=True)
 class WebhookSubscription:
@@ -76,6 +96,10 @@ class WebhookSubscription:
     included_event_types: tuple[str, ...]
     subject_begins_with: str
     succeeded: bool = True
+    max_delivery_attempts: int = MAX_DELIVERY_ATTEMPTS
+    event_time_to_live_minutes: int = EVENT_TIME_TO_LIVE_MINUTES
+    dead_letter_account_id: str = ""
+    dead_letter_container: str = ""
 
 
 class FunctionApps(Protocol):
@@ -131,17 +155,17 @@ def subscribe_inbox(
     target: Target,
     **waiting: Any,
 ) -> str:
-    """Makes the subscription exist as wanted; returns "created", "updated" or "unchanged"."""
+    """PUTs the subscription with the webhook's current key; returns "created" or "updated"."""
     host = apps.host_name(target.resource_group, target.function_app)
     base_url = f"https://{host}{WEBHOOK_PATH}"
     wanted = WebhookSubscription(
         endpoint_base_url=base_url,
         included_event_types=(BLOB_CREATED,),
         subject_begins_with=target.subject_prefix,
+        dead_letter_account_id=target.storage_account_id,
+        dead_letter_container=target.dead_letter_container,
     )
     current = subscriptions.find(target.resource_group, target.system_topic, SUBSCRIPTION_NAME)
-    if current == wanted:
-        return "unchanged"
     key = wait_for_key(apps, target, **waiting)
     url = f"{base_url}?functionName=Host.Functions.{target.function_name}&code={key}"
     subscriptions.create_or_update(
@@ -185,11 +209,21 @@ class ArmEventSubscriptions:
         except ResourceNotFoundError:
             return None
         destination, filters = found.destination, found.filter
+        retry = found.retry_policy
+        dead_letter = getattr(
+            found.dead_letter_with_resource_identity, "dead_letter_destination", None
+        )
         return WebhookSubscription(
             endpoint_base_url=getattr(destination, "endpoint_base_url", "") or "",
             included_event_types=tuple(filters.included_event_types or ()) if filters else (),
             subject_begins_with=(filters.subject_begins_with or "") if filters else "",
             succeeded=found.provisioning_state == "Succeeded",
+            max_delivery_attempts=retry.max_delivery_attempts if retry else MAX_DELIVERY_ATTEMPTS,
+            event_time_to_live_minutes=(
+                retry.event_time_to_live_in_minutes if retry else EVENT_TIME_TO_LIVE_MINUTES
+            ),
+            dead_letter_account_id=getattr(dead_letter, "resource_id", "") or "",
+            dead_letter_container=getattr(dead_letter, "blob_container_name", "") or "",
         )
 
     def create_or_update(
@@ -201,8 +235,12 @@ class ArmEventSubscriptions:
         wanted: WebhookSubscription,
     ) -> None:
         from azure.mgmt.eventgrid.models import (
+            DeadLetterWithResourceIdentity,
             EventSubscription,
             EventSubscriptionFilter,
+            EventSubscriptionIdentity,
+            RetryPolicy,
+            StorageBlobDeadLetterDestination,
             WebHookEventSubscriptionDestination,
         )
 
@@ -213,6 +251,19 @@ class ArmEventSubscriptions:
                 subject_begins_with=wanted.subject_begins_with,
             ),
             event_delivery_schema="EventGridSchema",
+            retry_policy=RetryPolicy(
+                max_delivery_attempts=wanted.max_delivery_attempts,
+                event_time_to_live_in_minutes=wanted.event_time_to_live_minutes,
+            ),
+            # The system topic's identity writes dead letters (infra/modules/eventgrid.bicep
+            # gives it Storage Blob Data Contributor on that container only).
+            dead_letter_with_resource_identity=DeadLetterWithResourceIdentity(
+                identity=EventSubscriptionIdentity(type="SystemAssigned"),
+                dead_letter_destination=StorageBlobDeadLetterDestination(
+                    resource_id=wanted.dead_letter_account_id,
+                    blob_container_name=wanted.dead_letter_container,
+                ),
+            ),
         )
         poller = self.client.system_topic_event_subscriptions.begin_create_or_update(
             resource_group, topic, name, subscription
@@ -239,8 +290,9 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         logger.error("%s", exc)
         return 1
     logger.info(
-        "Event Grid subscription %s on %s: %s (BlobCreated in %s -> %s)",
+        "Event Grid subscription %s on %s: %s (BlobCreated in %s -> %s; dead letters in %s)",
         SUBSCRIPTION_NAME, target.system_topic, outcome, target.container, target.function_name,
+        target.dead_letter_container,
     )  # fmt: skip
     return 0
 

@@ -61,10 +61,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Only what Flex Consumption sites accept, as Microsoft's Flex samples set it: ARM refuses
+    // other site configuration on Flex sites (error 51021, "...for Flex Consumption sites is
+    // invalid"), ftpsState included in newer regions. Flex has no FTP endpoint to disable.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {

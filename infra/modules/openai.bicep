@@ -66,3 +66,4 @@ resource graderDeployment 'Microsoft.CognitiveServices/accounts/deployments@2024
 }
 
 output name string = account.name
+output endpoint string = account.properties.endpoint

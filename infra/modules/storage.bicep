@@ -9,6 +9,7 @@ param reportsContainer string
 param runsTable string
 param eventsQueue string
 param deploymentContainer string
+param deadLetterContainer string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -63,6 +64,17 @@ resource packages 'Microsoft.Storage/storageAccounts/blobServices/containers@202
   }
 }
 
+// Where Event Grid puts a BlobCreated it could not deliver to the blobs webhook (its retries
+// spent, or a 400/401/403/413 answer, which it never retries): written by the system topic's
+// identity, read by you (README, What happens to a blob that keeps failing).
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deadLetterContainer
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -97,3 +109,4 @@ resource deliveryPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/qu
 
 output name string = storage.name
 output deploymentContainer string = packages.name
+output deadLetterContainer string = deadLetters.name

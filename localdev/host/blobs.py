@@ -6,7 +6,7 @@ function on the blob's current version. Receipts live in storage as the real hos
 (`azure-webjobs-hosts/blobreceipts/...`), keyed by function, ETag and blob name, so a repeated
 event or a restart does not fire a blob version again. A receipt is leased while its blob is
 processed so that two hosts on one storage account do not both run it. A blob whose function
-keeps failing is retried up to `maxDequeueCount` times (host.json), then a message goes to the
+keeps failing is tried `poisonBlobThreshold` times in all (host.json), then a message goes to the
 `webjobs-blobtrigger-poison` queue and the blob is left alone.
 """
 

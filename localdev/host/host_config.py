@@ -22,7 +22,8 @@ class HostConfig:
         extensions = json.loads(path.read_text(encoding="utf-8")).get("extensions", {})
         return cls(
             route_prefix=extensions.get("http", {}).get("routePrefix", "api"),
-            blob_max_dequeue_count=int(extensions.get("blobs", {}).get("maxDequeueCount", 5)),
+            # The blob extension 5.x's key: it ignores a `maxDequeueCount` under "blobs".
+            blob_max_dequeue_count=int(extensions.get("blobs", {}).get("poisonBlobThreshold", 5)),
             queue_max_dequeue_count=int(extensions.get("queues", {}).get("maxDequeueCount", 5)),
             queue_visibility_seconds=_seconds(
                 extensions.get("queues", {}).get("visibilityTimeout", "00:00:00")

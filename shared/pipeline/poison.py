@@ -1,6 +1,6 @@
 """What happens to an inbox blob the host gave up on: the run it belongs to fails, with the reason.
 
-When validating a blob fails on every attempt (host.json `maxDequeueCount`), the Functions host
+When validating a blob fails on every attempt (host.json `poisonBlobThreshold`), the Functions host
 stops retrying and writes a message to the `webjobs-blobtrigger-poison` queue:
 `{"Type": "BlobTrigger", "FunctionId": "Host.Functions.<function>", "BlobType", "ContainerName",
 "BlobName", "ETag"}`. Without this, the run would wait for that file forever. Idempotent: a

@@ -1,21 +1,25 @@
-"""The postdeploy hook subscribes the blobs webhook to the storage system topic once, for
-BlobCreated in the inbox only, and waits for the webhook's key that appears after deployment."""
+"""The postdeploy hook subscribes the blobs webhook to the storage system topic, for BlobCreated in
+the inbox only, waits for the webhook's key that appears after deployment, and PUTs the
+subscription every time (with the current key, a retry policy and a dead-letter container)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import pytest
+from azure.mgmt.eventgrid import EventGridManagementClient
 
 from hooks.postdeploy import (
     BLOB_CREATED,
     SUBSCRIPTION_NAME,
+    ArmEventSubscriptions,
     HookError,
     Target,
     WebhookSubscription,
     main,
     subscribe_inbox,
 )
+from tests.infra.fake_arm import FakeArm, FixedToken
 
 TARGET = Target(
     subscription_id="sub",
@@ -24,6 +28,8 @@ TARGET = Target(
     system_topic="evgt-abc",
     container="training-inbox",
     function_name="validate_dropped_file",
+    storage_account="stabc",
+    dead_letter_container="eventgrid-deadletter",
 )
 HOST = "func-abc.azurewebsites.net"
 
@@ -104,12 +110,58 @@ def test_the_hook_gives_up_with_what_to_do_when_the_key_never_comes() -> None:
     assert subscriptions.stored == {}
 
 
-def test_running_the_hook_again_changes_nothing() -> None:
+def test_running_the_hook_again_puts_the_subscription_again_with_the_current_key() -> None:
+    # Azure never returns the key, so a subscription that looks right may hold a rotated-away
+    # one, and Event Grid does not retry a 401: the hook must always PUT.
     subscriptions = FakeEventSubscriptions()
     apps = FakeFunctionApps()
     subscribe_inbox(apps, subscriptions, TARGET, sleep=lambda _: None)
+    apps.key = "rotated-key"
     again = subscribe_inbox(apps, subscriptions, TARGET, sleep=lambda _: None)
-    assert again == "unchanged" and len(subscriptions.urls) == 1
+    assert again == "updated"
+    assert [url.rsplit("code=", 1)[1] for url in subscriptions.urls] == [
+        "system-key",
+        "rotated-key",
+    ]
+
+
+def test_the_subscription_retries_and_dead_letters_into_the_apps_storage() -> None:
+    subscriptions = FakeEventSubscriptions()
+    subscribe_inbox(FakeFunctionApps(), subscriptions, TARGET, sleep=lambda _: None)
+    stored = subscriptions.stored[("rg-tunedrop", "evgt-abc", SUBSCRIPTION_NAME)]
+    assert (stored.max_delivery_attempts, stored.event_time_to_live_minutes) == (30, 1440)
+    assert stored.dead_letter_account_id == (
+        "/subscriptions/sub/resourceGroups/rg-tunedrop/providers/Microsoft.Storage/storageAccounts/stabc"
+    )
+    assert stored.dead_letter_container == "eventgrid-deadletter"
+
+
+def test_the_event_grid_client_puts_the_retry_policy_and_dead_letter_destination() -> None:
+    # The real azure-mgmt-eventgrid client against a fake ARM: what goes over the wire.
+    arm = FakeArm()
+    client = EventGridManagementClient(FixedToken(), "sub", transport=arm)
+    subscriptions = ArmEventSubscriptions(client)
+    subscribe_inbox(FakeFunctionApps(), subscriptions, TARGET, sleep=lambda _: None)
+    path = (
+        "/subscriptions/sub/resourceGroups/rg-tunedrop/providers/Microsoft.EventGrid"
+        f"/systemTopics/evgt-abc/eventSubscriptions/{SUBSCRIPTION_NAME}"
+    )
+    sent = arm.resources[path]["properties"]
+    assert sent["retryPolicy"] == {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440}
+    dead_letter = sent["deadLetterWithResourceIdentity"]
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    assert dead_letter["deadLetterDestination"] == {
+        "endpointType": "StorageBlob",
+        "properties": {
+            "resourceId": TARGET.storage_account_id,
+            "blobContainerName": "eventgrid-deadletter",
+        },
+    }
+    assert sent["destination"]["properties"]["endpointUrl"].endswith("&code=system-key")
+    found = subscriptions.find("rg-tunedrop", "evgt-abc", SUBSCRIPTION_NAME)
+    assert found is not None and found.dead_letter_container == "eventgrid-deadletter"
+    assert subscribe_inbox(FakeFunctionApps(), subscriptions, TARGET) == "updated"
+    assert [m for m, p in arm.seen if p == path].count("PUT") == 2
 
 
 def test_a_subscription_with_another_filter_or_a_failed_one_is_put_right() -> None:
