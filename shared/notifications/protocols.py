@@ -49,14 +49,20 @@ class DeliveryMessage:
     sequence: int
     endpoint: str
     attempt: int
+    deferred: bool = False
+    """Sent again after waiting one sending lease for another worker: such a message takes the
+    attempt over (or finds it ended); it is never deferred a second time."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "run": self.run,
             "sequence": self.sequence,
             "endpoint": self.endpoint,
             "attempt": self.attempt,
         }
+        if self.deferred:
+            body["deferred"] = True
+        return body
 
 
 class EventStore(Protocol):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import ConcurrentUpdate, NotFound
+from shared.errors import NotFound
 from shared.notifications.policy import Answer, DeliveryState, Outcome
 from shared.notifications.protocols import (
     Delivery,
@@ -66,34 +66,56 @@ def sweep(notifier: Notifier) -> int:
 
 def deliver(notifier: Notifier, message: DeliveryMessage) -> str:
     """Makes attempt `message.attempt` of one delivery, unless it was already made; records the
-    outcome and, for a retry, enqueues the next attempt with its delay. Returns what it did."""
+    outcome and, for a retry, enqueues the next attempt with its delay. Returns what it did.
+
+    Every delivery ends: whatever goes wrong inside an attempt (a receiver's header that cannot
+    be read, a name that cannot be encoded, a storage error) is a failed attempt, counted toward
+    the policy's `max_attempts`. An exception outside an attempt reaches the host, which retries
+    the same message (its dequeue count rising) and then hands it to the poison queue."""
     store, now = notifier.events, notifier.clock()
     delivery = store.delivery(message.run, message.sequence, message.endpoint)
     event = store.event(message.run, message.sequence)
     if delivery is None or event is None:
         return "dropped: no such delivery"
     if delivery.attempts >= message.attempt:
-        if not _interrupted(notifier, delivery, message.attempt, now):
-            if delivery.sending_since is not None and not delivery.state.final:
-                # Another worker is sending this attempt now: look again once it must be done.
-                notifier.queue.send(message, delay_seconds=_sending_lease(notifier))
-                return "deferred: being sent elsewhere"
+        in_flight = (
+            delivery.attempts == message.attempt
+            and delivery.sending_since is not None
+            and not delivery.state.final
+        )
+        if not in_flight:
             return "dropped: attempt already made"
+        if not message.deferred and not _interrupted(notifier, delivery, message.attempt, now):
+            # Another worker is sending this attempt now: look again once it must be done. The
+            # message that comes back then takes the attempt over; it is never deferred again,
+            # or a worker that crashes every time would keep one delivery open for ever.
+            again = replace(message, deferred=True)
+            notifier.queue.send(again, delay_seconds=_sending_lease(notifier))
+            return "deferred: being sent elsewhere"
     elif delivery.state.final:
         return "dropped: delivery already ended"
+    # A conflict here (another worker claimed or recorded it first) reaches the host, which tries
+    # this message again after its visibility timeout, counting toward the poison queue.
+    claimed = store.save_delivery(
+        replace(delivery, attempts=message.attempt, sending_since=now, updated_at=now)
+    )
     try:
-        claimed = store.save_delivery(
-            replace(delivery, attempts=message.attempt, sending_since=now, updated_at=now)
-        )
-    except ConcurrentUpdate:
-        notifier.queue.send(message, delay_seconds=1)
-        return "deferred: claimed concurrently"
-    outcome = _attempt(notifier, event, message.endpoint, message.attempt, now)
+        outcome = _attempt(notifier, event, message.endpoint, message.attempt, now)
+    except Exception as exc:  # whatever failed, this attempt failed: it counts like a 5xx
+        logger.exception(
+            "Delivery attempt %s of event %s of run %s to %s failed inside Tunedrop",
+            message.attempt, message.sequence, message.run, message.endpoint,
+        )  # fmt: skip
+        # The type only: an exception's text may quote a URL that carries a token.
+        failed = Answer(None, f"the attempt failed inside Tunedrop ({type(exc).__name__})")
+        outcome = notifier.settings.policy.outcome(message.attempt, failed, now)
     if outcome.state is DeliveryState.RETRYING and outcome.next_attempt_at is not None:
         # Enqueue first: a crash before the save below leaves a claimed attempt whose next
         # message still comes, never a delivery that waits for a message that never comes.
         delay = (outcome.next_attempt_at - now).total_seconds()
-        next_message = replace(message, attempt=message.attempt + 1)
+        next_message = DeliveryMessage(
+            message.run, message.sequence, message.endpoint, message.attempt + 1
+        )
         notifier.queue.send(next_message, delay_seconds=delay)
     store.save_delivery(_recorded(claimed, outcome, notifier.clock()))
     if outcome.state is DeliveryState.FAILED:
@@ -179,7 +201,7 @@ def message_from(body: Any) -> DeliveryMessage | None:
         return None
     if not (isinstance(sequence, int) and isinstance(attempt, int)) or attempt < 1:
         return None
-    return DeliveryMessage(run, sequence, endpoint, attempt)
+    return DeliveryMessage(run, sequence, endpoint, attempt, deferred=body.get("deferred") is True)
 
 
 def _attempt(
