@@ -42,6 +42,10 @@ class WebhookEndpoint:
     name: str
     url: str = field(repr=False)  # may carry a token in its path
     events: frozenset[str] = frozenset()
+    # This endpoint's own signing secrets (its "secret" and "previous_secret" in WEBHOOKS), so
+    # that no other receiver can forge deliveries it accepts; empty: the shared WEBHOOK_SECRET.
+    secret: str = field(default="", repr=False)
+    previous_secret: str = field(default="", repr=False)
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.events
@@ -64,6 +68,13 @@ class NotificationSettings:
     def secrets(self) -> tuple[str, ...]:
         """The current secret, then the previous one while a rotation lasts."""
         return tuple(item for item in (self.secret, self.previous_secret) if item)
+
+    def secrets_for(self, hook: WebhookEndpoint) -> tuple[str, ...]:
+        """The secrets that sign deliveries to `hook`: its own when it has one, else the shared
+        ones; the current secret first, then the previous one while a rotation lasts."""
+        if hook.secret:
+            return tuple(item for item in (hook.secret, hook.previous_secret) if item)
+        return self.secrets
 
     def targets(self, event_type: str) -> list[str]:
         """The endpoints (by name) that get an event of this type; Event Grid gets every one."""
