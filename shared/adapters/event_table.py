@@ -26,22 +26,28 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from shared.adapters.azure_errors import azure_errors
+from shared.limits import compact_json, cut, fit_json, storable_text
 from shared.notifications.events import event_payload, new_event_id
 from shared.notifications.policy import DeliveryState
 from shared.notifications.protocols import Delivery, StoredEvent
 from shared.runs.record import Run
 
 PARTITION = "runs"  # the run rows' partition: one entity-group transaction holds both
-MAX_REASON = 2000  # characters of a reason in a payload; a row property holds 32 K
+MAX_REASON = 2000  # characters of a delivery's last error
+# An event row's payload stays well under a property's 64 KiB, and a save's events together
+# under 1.5 MiB of its transaction's 4 MiB (two record rows take at most 2 x 900 KiB).
+EVENT_BUDGET = 60_000
+EVENTS_BUDGET = 1536 * 1024
+MAX_EVENT_ITEMS = 50  # items of one list or object in an event's data
 
 
 def outbox_operations(run: Run) -> list[tuple[str, dict[str, Any]]]:
     """The rows that record the events `run` raised since it was read: add them to the
     transaction that saves the run."""
     operations: list[tuple[str, dict[str, Any]]] = []
+    budget = min(EVENT_BUDGET, EVENTS_BUDGET // max(len(run.raised), 1))
     for raised in run.raised:
         payload = event_payload(run, raised, new_event_id())
-        payload["data"]["reason"] = payload["data"]["reason"][:MAX_REASON]
         key = f"{run.name}|{raised.sequence:06d}"
         event = {
             "PartitionKey": PARTITION,
@@ -50,11 +56,24 @@ def outbox_operations(run: Run) -> list[tuple[str, dict[str, Any]]]:
             "Type": payload["type"],
             "Run": run.name,
             "Sequence": raised.sequence,
-            "Payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "Payload": _fitted(payload, budget),
         }
         marker = {"PartitionKey": PARTITION, "RowKey": f"outbox|{key}", "Run": run.name}
         operations += [("create", event), ("create", marker)]
     return operations
+
+
+def _fitted(payload: dict[str, Any], budget: int) -> str:
+    """The payload's JSON within `budget` bytes: its data's texts and lists cut (marked) as
+    little as needed; at worst only the fields every event has, with the reason cut short."""
+    data = payload["data"]
+    text = fit_json({**payload, "data": data}, budget, max_items=MAX_EVENT_ITEMS)
+    if text is not None:
+        return storable_text(text)
+    essentials = ("run", "state", "previous_state", "sequence", "reason")
+    least = {key: data.get(key) for key in essentials} | {"cut": True}
+    least["reason"] = cut(str(least["reason"] or ""), 200)
+    return storable_text(compact_json({**payload, "data": least}))
 
 
 class TableEventStore:

@@ -30,6 +30,7 @@ from shared.notifications.protocols import (
     StoredEvent,
 )
 from shared.notifications.settings import EVENT_GRID, NotificationSettings
+from shared.redact import redact, redact_text
 
 logger = logging.getLogger(__name__)
 # A delivery marked as being sent longer ago than this was interrupted (the host died mid-send).
@@ -160,7 +161,7 @@ def run_events(notifier: Notifier, run: str) -> list[dict[str, Any]]:
             "type": event.type,
             "sequence": event.sequence,
             "time": event.payload.get("time"),
-            "payload": event.payload,
+            "payload": redact(event.payload),  # rows stored before events were redacted
             "deliveries": [_delivery_view(item) for item in deliveries.get(event.sequence, [])],
         }
         for event in notifier.events.events(run)
@@ -256,7 +257,7 @@ def _delivery_view(delivery: Delivery) -> dict[str, Any]:
         "state": delivery.state.value,
         "attempts": delivery.attempts,
         "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
+        "last_error": redact_text(delivery.last_error) if delivery.last_error else None,
         "next_attempt_at": _iso(delivery.next_attempt_at),
         "updated_at": _iso(delivery.updated_at),
     }
