@@ -101,6 +101,11 @@ class EventStore(Protocol):
 
     def disable(self, endpoint: str, url: str, reason: str) -> None: ...
 
+    def enable(self, endpoint: str, url: str, at: datetime) -> str | None:
+        """Enables a disabled endpoint again, recording when; returns why it was disabled
+        (None: it was not, and nothing changes)."""
+        ...
+
 
 class DeliveryQueue(Protocol):
     def send(self, message: DeliveryMessage, delay_seconds: float = 0) -> None:

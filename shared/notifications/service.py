@@ -6,6 +6,7 @@ messages the host gave up on, show and redeliver a run's events.
     record_poisoned(notifier, body)  the delivery kept crashing: a recorded dead letter
     run_events(notifier, run)        each event with its per-endpoint delivery state
     redeliver(notifier, run, id)     send an event again to each of its endpoints
+    enable_endpoint(notifier, name)  a webhook endpoint a 410 disabled, enabled again
 
 Delivery is at least once: a crash after the receiver answered and before the answer is recorded
 sends that attempt again. Receivers dedupe on the event id.
@@ -190,6 +191,19 @@ def redeliver(notifier: Notifier, run: str, event_id: str) -> dict[str, Any]:
         notifier.queue.send(DeliveryMessage(run, event.sequence, endpoint, delivery.attempts + 1))
     view = next(item for item in run_events(notifier, run) if item["id"] == event_id)
     return view
+
+
+def enable_endpoint(notifier: Notifier, name: str) -> dict[str, Any]:
+    """Enables a webhook endpoint a 410 disabled; recorded with its time. Deliveries that ended
+    while it was off stay ended: redeliver the events that matter."""
+    hook = notifier.settings.webhook(name)
+    if hook is None:
+        raise NotFound(f"no webhook endpoint {name!r} is configured in WEBHOOKS.")
+    now = notifier.clock()
+    was = notifier.events.enable(name, hook.url, now)
+    if was is not None:
+        logger.warning("Webhook endpoint %s enabled again through the API (was: %s)", name, was)
+    return {"endpoint": name, "enabled": True, "was_disabled": was, "enabled_at": now.isoformat()}
 
 
 def message_from(body: Any) -> DeliveryMessage | None:
