@@ -1,5 +1,6 @@
 """Run events for other services: the sweeper that hands pending events to the delivery queue,
-the queue-triggered delivery, the dead letters of its poison queue, and the events API.
+the queue-triggered delivery, the dead letters of its poison queue, the events API, and enabling
+a webhook endpoint a 410 disabled.
 
 Retries use the Functions machinery: a failed attempt enqueues the next one as a new message with
 its own visibility timeout (the backoff); a delivery function that keeps failing ends, after
@@ -18,6 +19,7 @@ from shared.bootstrap import notifier, services
 from shared.errors import InvalidInput
 from shared.notifications import service
 from shared.notifications.service import message_from
+from shared.notifications.settings import ENDPOINT_NAME
 
 logger = logging.getLogger(__name__)
 EVENT_ID = re.compile(r"^evt_[0-9a-f]{32}$")
@@ -66,6 +68,15 @@ def redeliver_run_event(req: func.HttpRequest) -> func.HttpResponse:
     if not EVENT_ID.match(event_id):
         raise InvalidInput(f"{event_id[:80]!r} is not an event id (evt_ and 32 hex digits)")
     return json_answer(service.redeliver(notifier(), run.name, event_id), status=202)
+
+
+@bp.route(route="webhooks/{endpoint}/enable", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@answers_problems
+def enable_webhook_endpoint(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("endpoint") or ""
+    if not ENDPOINT_NAME.match(name):
+        raise InvalidInput(f"{name[:80]!r} is not a webhook endpoint name (1-40 of a-z 0-9 -)")
+    return json_answer(service.enable_endpoint(notifier(), name))
 
 
 def _json(message: func.QueueMessage) -> object:

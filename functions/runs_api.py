@@ -93,7 +93,7 @@ def chat_with_run(req: func.HttpRequest) -> func.HttpResponse:
     app = services()
     name = run_name_from_route(req.route_params.get("run"))
     body = read_json_object(req.get_body(), settings().max_request_bytes)
-    chat = parse_chat_request(body, app.max_chat_tokens)
+    chat = parse_chat_request(body, app.max_chat_tokens, settings().chat_max_input_tokens)
     answer = pipeline.chat(app, name, chat.messages, chat.max_tokens, chat.compare)
     return json_answer(chat_answer_view(answer, chat.compare))
 

@@ -26,7 +26,12 @@ class TunedropError(Exception):
 
 
 class SettingsError(TunedropError):
-    """One or more app settings are missing or malformed; the message names each of them."""
+    """One or more app settings are missing or malformed; the message names each of them.
+    `settings` holds just their names, for answers that must never quote a value."""
+
+    def __init__(self, message: str, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.settings = settings
 
 
 class InvalidInput(TunedropError):

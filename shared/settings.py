@@ -74,6 +74,8 @@ class Settings:
     storage_client_id: str = ""  # a user-assigned identity's client id, for storage only
     azure_client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity, for everything
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+    health_cache_seconds: float = 10.0  # GET /api/health answers from its last probes this long
+    chat_max_input_tokens: int = 4000  # o200k tokens of a chat request's messages (413 past it)
 
     def __repr__(self) -> str:
         shown = []
@@ -183,12 +185,21 @@ class Settings:
             storage_client_id=reader.text("AzureWebJobsStorage__clientId", ""),
             azure_client_id=reader.text("AZURE_CLIENT_ID", ""),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
+            health_cache_seconds=reader.number("HEALTH_CACHE_SECONDS", float, 10.0),
+            chat_max_input_tokens=reader.number("CHAT_MAX_INPUT_TOKENS", int, 4000),
         )
         if reader.problems:
             raise SettingsError(
-                "Tunedrop cannot start; fix these app settings: " + "; ".join(reader.problems)
+                "Tunedrop cannot start; fix these app settings: " + "; ".join(reader.problems),
+                settings=_named(reader.problems),
             )
         return settings
+
+
+def _named(problems: list[str]) -> tuple[str, ...]:
+    """The setting each problem names (every problem sentence starts with it), in order."""
+    names = (re.match(r"[A-Za-z][A-Za-z0-9_]*", problem) for problem in problems)
+    return tuple(dict.fromkeys(match.group(0) for match in names if match))
 
 
 class _Reader:

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 import requests
 from standardwebhooks import Webhook
 
+from shared.adapters.pinned_http import DEFAULT_PORTS, pinned_request, pinned_session
 from shared.json_bytes import json_utf8
 from shared.notifications.policy import Answer, parse_retry_after
 from shared.notifications.protocols import StoredEvent
 from shared.notifications.settings import NotificationSettings
-from shared.notifications.urls import addresses_problem, url_problem
+from shared.notifications.urls import addresses_problem, ascii_host, url_problem
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "Tunedrop-Webhooks/1"
@@ -27,43 +28,47 @@ Resolver = Callable[[str, int], Iterable[str]]
 
 
 def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to."""
+    """Every address `host` (ASCII, as `ascii_host` spells it) resolves to."""
     return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
 class WebhookSender:
     """POSTs the event as JSON, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`,
-    `webhook-signature` with one `v1,` signature per secret, current first), no redirects."""
+    `webhook-signature` with one `v1,` signature per secret, current first), no redirects, to
+    an address the SSRF guard checked (`shared.adapters.pinned_http`)."""
 
     def __init__(
         self,
         settings: NotificationSettings,
-        session: requests.Session | None = None,
         resolver: Resolver = resolve,
+        ca_bundle: str | None = None,
     ) -> None:
         self._settings = settings
-        self._session = session or requests.Session()
         self._resolver = resolver
-        self._signers = [Webhook(secret) for secret in settings.secrets]
+        self._verify: bool | str = ca_bundle or True  # a CA file only in tests
 
     def send(self, endpoint: str, event: StoredEvent) -> Answer:
         hook = self._settings.webhook(endpoint)
         if hook is None:
             return Answer(None, f"endpoint {endpoint!r} is not configured", refused=True)
-        allow_private = self._settings.allow_private_urls
-        problem = url_problem(hook.url, allow_private)
-        problem = f"the URL {problem}" if problem else self._address_problem(hook.url)
+        problem = url_problem(hook.url, self._settings.allow_private_urls)
         if problem:
-            return Answer(None, problem, refused=True)
+            return Answer(None, f"the URL {problem}", refused=True)
+        target = self._checked_address(hook.url)
+        if isinstance(target, Answer):
+            return target
+        hostname, address = target
+        url, host_header = pinned_request(hook.url, hostname, address)
         body = json_utf8(event.payload)
-        headers = signed_headers(self._signers, event.id, body, _now())
+        signers = [Webhook(secret) for secret in self._settings.secrets_for(hook)]
+        headers = {**signed_headers(signers, event.id, body, _now()), "host": host_header}
         timeout = self._settings.policy.timeout_seconds
         try:
             # A redirect is an answer, not an instruction: following it could reach an address
             # the guard above never saw.
-            with self._session.post(
-                hook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
-                stream=True,
+            with pinned_session(hostname) as session, session.post(
+                url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                stream=True, verify=self._verify,
             ) as response:  # fmt: skip
                 status, reason = response.status_code, response.reason or ""
                 retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
@@ -71,18 +76,27 @@ class WebhookSender:
             return Answer(None, f"no answer within {timeout:g} s")
         except requests.RequestException as exc:
             # The exception's text quotes the URL, which may carry a token: name the host only.
-            return Answer(None, f"{type(exc).__name__} talking to {urlsplit(hook.url).hostname}")
+            return Answer(None, f"{type(exc).__name__} talking to {hostname}")
         return Answer(status, reason, retry_after)
 
-    def _address_problem(self, url: str) -> str | None:
-        if self._settings.allow_private_urls:
-            return None
+    def _checked_address(self, url: str) -> tuple[str, str] | Answer:
+        """(host name, address) to connect to: the name resolved once, every address checked."""
         parts = urlsplit(url)
         try:
-            addresses = list(self._resolver(parts.hostname or "", parts.port or 443))
-        except OSError as exc:
-            return f"{parts.hostname} does not resolve ({type(exc).__name__})"
-        return addresses_problem(url, addresses, allow_private=False)
+            hostname = ascii_host(parts.hostname or "")
+        except ValueError as exc:
+            return Answer(None, f"the URL {exc}", refused=True)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 443)
+        try:
+            addresses = list(self._resolver(hostname, port))
+        except (OSError, UnicodeError) as exc:
+            return Answer(None, f"{hostname} does not resolve ({type(exc).__name__})")
+        if not addresses:
+            return Answer(None, f"{hostname} does not resolve (no address)")
+        problem = addresses_problem(url, addresses, self._settings.allow_private_urls)
+        if problem:
+            return Answer(None, problem, refused=True)
+        return hostname, addresses[0]
 
 
 def signed_headers(

@@ -5,7 +5,8 @@ Rows sit in the runs' partition ("runs", see `table_store`), beside the run rows
     RowKey "event|<run>|<sequence:06d>"               the event: id, type, payload    immutable
     RowKey "outbox|<run>|<sequence:06d>"              not yet handed to the queue     deleted then
     RowKey "delivery|<run>|<sequence:06d>|<endpoint>" one endpoint's delivery state
-    RowKey "endpoint|<name>|<url hash>"               an endpoint disabled by a 410
+    RowKey "endpoint|<name>|<url hash>"               an endpoint disabled by a 410 (or
+                                                      enabled again), with its history
 
 The event and outbox rows are written by `TableRunStore` in the entity-group transaction that
 saves the run row under its ETag (`outbox_operations`): the move and its event are saved together
@@ -18,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -26,22 +27,29 @@ from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
 from shared.adapters.azure_errors import azure_errors
+from shared.limits import compact_json, cut, fit_json, storable_text
 from shared.notifications.events import event_payload, new_event_id
 from shared.notifications.policy import DeliveryState
 from shared.notifications.protocols import Delivery, StoredEvent
 from shared.runs.record import Run
 
 PARTITION = "runs"  # the run rows' partition: one entity-group transaction holds both
-MAX_REASON = 2000  # characters of a reason in a payload; a row property holds 32 K
+MAX_REASON = 2000  # characters of a delivery's last error
+# An event row's payload stays well under a property's 64 KiB, and a save's events together
+# under 1.5 MiB of its transaction's 4 MiB (two record rows take at most 2 x 900 KiB).
+EVENT_BUDGET = 60_000
+EVENTS_BUDGET = 1536 * 1024
+MAX_EVENT_ITEMS = 50  # items of one list or object in an event's data
+MAX_ENDPOINT_HISTORY = 20  # disablings and enablings kept on an endpoint's row
 
 
 def outbox_operations(run: Run) -> list[tuple[str, dict[str, Any]]]:
     """The rows that record the events `run` raised since it was read: add them to the
     transaction that saves the run."""
     operations: list[tuple[str, dict[str, Any]]] = []
+    budget = min(EVENT_BUDGET, EVENTS_BUDGET // max(len(run.raised), 1))
     for raised in run.raised:
         payload = event_payload(run, raised, new_event_id())
-        payload["data"]["reason"] = payload["data"]["reason"][:MAX_REASON]
         key = f"{run.name}|{raised.sequence:06d}"
         event = {
             "PartitionKey": PARTITION,
@@ -50,11 +58,24 @@ def outbox_operations(run: Run) -> list[tuple[str, dict[str, Any]]]:
             "Type": payload["type"],
             "Run": run.name,
             "Sequence": raised.sequence,
-            "Payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "Payload": _fitted(payload, budget),
         }
         marker = {"PartitionKey": PARTITION, "RowKey": f"outbox|{key}", "Run": run.name}
         operations += [("create", event), ("create", marker)]
     return operations
+
+
+def _fitted(payload: dict[str, Any], budget: int) -> str:
+    """The payload's JSON within `budget` bytes: its data's texts and lists cut (marked) as
+    little as needed; at worst only the fields every event has, with the reason cut short."""
+    data = payload["data"]
+    text = fit_json({**payload, "data": data}, budget, max_items=MAX_EVENT_ITEMS)
+    if text is not None:
+        return storable_text(text)
+    essentials = ("run", "state", "previous_state", "sequence", "reason")
+    least = {key: data.get(key) for key in essentials} | {"cut": True}
+    least["reason"] = cut(str(least["reason"] or ""), 200)
+    return storable_text(compact_json({**payload, "data": least}))
 
 
 class TableEventStore:
@@ -131,17 +152,43 @@ class TableEventStore:
         return Delivery(**{**delivery.__dict__, "version": metadata["etag"]})
 
     def disabled(self, endpoint: str, url: str) -> str | None:
-        with azure_errors(f"reading endpoint {endpoint!r}"):
-            try:
-                row = self._client().get_entity(PARTITION, _endpoint_key(endpoint, url))
-            except ResourceNotFoundError:
-                return None
+        row = self._endpoint_row(endpoint, url)
+        if row is None or row.get("State") == "enabled":
+            return None
         return str(row.get("Reason") or "disabled")
 
     def disable(self, endpoint: str, url: str, reason: str) -> None:
-        row = {"PartitionKey": PARTITION, "RowKey": _endpoint_key(endpoint, url), "Reason": reason}
-        with azure_errors(f"disabling endpoint {endpoint!r}"):
-            self._client().upsert_entity(row)
+        self._record_endpoint(endpoint, url, "disabled", reason, datetime.now(UTC))
+
+    def enable(self, endpoint: str, url: str, at: datetime) -> str | None:
+        was = self.disabled(endpoint, url)
+        if was is not None:
+            self._record_endpoint(endpoint, url, "enabled", "enabled through the API", at)
+        return was
+
+    def _endpoint_row(self, endpoint: str, url: str) -> Any:
+        with azure_errors(f"reading endpoint {endpoint!r}"):
+            try:
+                return self._client().get_entity(PARTITION, _endpoint_key(endpoint, url))
+            except ResourceNotFoundError:
+                return None
+
+    def _record_endpoint(
+        self, endpoint: str, url: str, state: str, reason: str, at: datetime
+    ) -> None:
+        # The row keeps the last changes, so an enabled endpoint still shows why it was off.
+        row = self._endpoint_row(endpoint, url)
+        history = json.loads(row.get("History") or "[]") if row is not None else []
+        history = [*history, {"at": at.isoformat(), "action": state, "reason": cut(reason, 300)}]
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": _endpoint_key(endpoint, url),
+            "State": state,
+            "Reason": cut(reason, MAX_REASON) if state == "disabled" else row.get("Reason", ""),
+            "History": compact_json(history[-MAX_ENDPOINT_HISTORY:]),
+        }
+        with azure_errors(f"recording endpoint {endpoint!r} as {state}"):
+            self._client().upsert_entity(entity, mode=UpdateMode.REPLACE)
 
 
 def _range(prefix: str) -> str:

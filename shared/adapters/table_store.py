@@ -35,6 +35,8 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from shared.adapters.azure_errors import azure_errors, translate
 from shared.adapters.event_table import outbox_operations
 from shared.errors import ConcurrentUpdate, InvalidInput
+from shared.limits import cut, fit_json, storable_text
+from shared.limits import parts as text_parts
 from shared.pipeline.protocols import RunPage, RunSummary
 from shared.runs.codec import run_from_dict, run_to_dict
 from shared.runs.curves import LossPoint
@@ -44,7 +46,11 @@ from shared.runs.states import RunState
 logger = logging.getLogger(__name__)
 
 PARTITION = "runs"
-BODY_CHUNK = 30_000  # characters; a string property holds at most 64 KiB of UTF-16
+# Characters per property: a string property holds 64 KiB of UTF-16, where a character outside
+# the BMP takes 4 bytes (30,000 such characters would be 120 KB).
+BODY_CHUNK = 15_000
+MAX_LISTED_CHARS = 1000
+RECORD_BUDGET = 900 * 1024  # bytes of the record's JSON (`stored_size`): an entity holds 1 MiB
 POINTS_PER_ROW = 200
 MAX_INVERTED = 10**13 - 1
 MAX_TRANSACTION = 100  # entities in one entity-group transaction (Azurite cannot answer more)
@@ -187,17 +193,6 @@ class TableRunStore:
         return [LossPoint.from_dict(item) for e in entities for item in json.loads(e["Points"])]
 
 
-def storable_text(text: str) -> str:
-    """`text` with every unpaired UTF-16 surrogate replaced by U+FFFD.
-
-    Such a half character arrives in upstream error messages (a service's text decoded with
-    `surrogateescape`, or JSON carrying a lone `\\ud83d`). Stored as is, the record reads back
-    with text that cannot be encoded as UTF-8 again, so every answer, log line or later save of
-    the run would fail; a replacement character keeps the rest of the message readable.
-    """
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
 def _run_key(name: str) -> str:
     return f"run|{name}"
 
@@ -211,8 +206,12 @@ def _keys(entity: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record(run: Run, row_key: str) -> dict[str, Any]:
-    body = storable_text(json.dumps(run_to_dict(run), ensure_ascii=False, separators=(",", ":")))
-    parts = [body[i : i + BODY_CHUNK] for i in range(0, len(body), BODY_CHUNK)] or [""]
+    # Texts from outside (reasons, problems, upstream messages) are cut, marked, only when the
+    # record would not fit one entity; `shared.limits` says why and by how much.
+    body = fit_json(run_to_dict(run), RECORD_BUDGET)
+    if body is None:
+        raise InvalidInput(f"run {run.name!r}: the record does not fit one table row")
+    parts = text_parts(storable_text(body), BODY_CHUNK)
     entity: dict[str, Any] = {
         "PartitionKey": PARTITION,
         "RowKey": row_key,
@@ -233,9 +232,13 @@ def _listing(run: Run) -> dict[str, Any]:
         "CreatedAt": run.created_at,
         "UpdatedAt": run.updated_at,
         "Stalled": run.stalled,
-        "FineTunedModel": storable_text((run.job.fine_tuned_model if run.job else None) or ""),
-        "Deployment": storable_text(run.deployment.name if run.deployment else ""),
+        "FineTunedModel": _listed((run.job.fine_tuned_model if run.job else None) or ""),
+        "Deployment": _listed(run.deployment.name if run.deployment else ""),
     }
+
+
+def _listed(text: str) -> str:
+    return storable_text(cut(text, MAX_LISTED_CHARS))  # a name from upstream; 1000 is plenty
 
 
 def _decode(entity: Any, source: str) -> Run:

@@ -4,6 +4,7 @@ request:  {"messages": [{"role": "user", "content": "..."}, ...]}
           or {"message": "..."}  (one user message)
           optional "compare": true   also ask the base model (BASE_DEPLOYMENT)
           optional "max_tokens": n   capped by the MAX_CHAT_TOKENS setting
+          the messages together at most CHAT_MAX_INPUT_TOKENS o200k tokens (413 past it)
 answer:   {"reply", "model", "deployment", "usage"}, with compare also "base_reply" and
           "base_model"
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.api.requests import reject_unknown_fields
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, PayloadTooLarge
 from shared.pipeline.commands import ChatAnswer
 
 CHAT_FIELDS = ("messages", "message", "compare", "max_tokens")
@@ -30,9 +31,13 @@ class ChatRequest:
     max_tokens: int | None = None
 
 
-def parse_chat_request(data: Mapping[str, Any], max_chat_tokens: int) -> ChatRequest:
+def parse_chat_request(
+    data: Mapping[str, Any], max_chat_tokens: int, max_input_tokens: int | None = None
+) -> ChatRequest:
     """Checks a chat body; raises `InvalidInput` naming every problem. `max_tokens` above
-    `max_chat_tokens` is lowered to it rather than refused."""
+    `max_chat_tokens` is lowered to it rather than refused. Messages of more than
+    `max_input_tokens` o200k tokens are refused with `PayloadTooLarge` (413) giving the count:
+    they would be paid for twice with "compare", and the byte cap alone lets 8 MiB through."""
     reject_unknown_fields(data, CHAT_FIELDS, "chat request")
     problems: list[str] = []
     messages: list[dict[str, str]] = []
@@ -60,8 +65,21 @@ def parse_chat_request(data: Mapping[str, Any], max_chat_tokens: int) -> ChatReq
         problems.append('"max_tokens" must be a whole number of at least 1')
     if problems:
         raise InvalidInput("; ".join(problems))
+    if max_input_tokens is not None:
+        _within_tokens(messages, max_input_tokens)
     capped = min(max_tokens, max_chat_tokens) if isinstance(max_tokens, int) else None
     return ChatRequest(tuple(messages), compare is True, capped)
+
+
+def _within_tokens(messages: list[dict[str, str]], limit: int) -> None:
+    from shared.tokens import count_tokens  # late: the tokenizer loads in about a second
+
+    tokens = sum(count_tokens(message["content"]) for message in messages)
+    if tokens > limit:
+        raise PayloadTooLarge(
+            f"the chat messages hold {tokens:,} tokens (o200k); the limit is {limit:,} "
+            "(CHAT_MAX_INPUT_TOKENS)"
+        )
 
 
 def chat_answer_view(answer: ChatAnswer, compare: bool) -> dict[str, Any]:

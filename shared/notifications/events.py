@@ -20,6 +20,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from shared.redact import redact
 from shared.runs.record import RaisedEvent, Run
 from shared.runs.states import RunState
 
@@ -82,11 +83,13 @@ def event_payload(run: Run, raised: RaisedEvent, event_id: str) -> dict[str, Any
     }
     data.update(_extra(run, raised))
     data.update(raised.data)
+    # Reasons quote upstream messages, which may carry a SAS signature or a key: masked as the
+    # run view masks them, before the event is stored, sent or listed.
     return {
         "id": event_id,
         "type": event_type(raised.name),
         "time": _iso(raised.at),
-        "data": data,
+        "data": redact(data),
     }
 
 

@@ -9,11 +9,13 @@ that stays down is tried for about a day. Then the delivery ends as a recorded d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 MAX_QUEUE_DELAY_SECONDS = 7 * 24 * 3600
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 class DeliveryState(StrEnum):
@@ -98,17 +100,20 @@ class DeliveryPolicy:
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unreadable."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None for anything else.
+
+    Delta-seconds are ASCII digits only: `str.isdigit` also accepts "²" or Arabic-Indic digits,
+    which `float` then refuses, and a receiver chooses what this header holds."""
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if _DELTA_SECONDS.fullmatch(text):
         return float(text)
     from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None

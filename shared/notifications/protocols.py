@@ -49,14 +49,20 @@ class DeliveryMessage:
     sequence: int
     endpoint: str
     attempt: int
+    deferred: bool = False
+    """Sent again after waiting one sending lease for another worker: such a message takes the
+    attempt over (or finds it ended); it is never deferred a second time."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "run": self.run,
             "sequence": self.sequence,
             "endpoint": self.endpoint,
             "attempt": self.attempt,
         }
+        if self.deferred:
+            body["deferred"] = True
+        return body
 
 
 class EventStore(Protocol):
@@ -94,6 +100,11 @@ class EventStore(Protocol):
         ...
 
     def disable(self, endpoint: str, url: str, reason: str) -> None: ...
+
+    def enable(self, endpoint: str, url: str, at: datetime) -> str | None:
+        """Enables a disabled endpoint again, recording when; returns why it was disabled
+        (None: it was not, and nothing changes)."""
+        ...
 
 
 class DeliveryQueue(Protocol):

@@ -6,6 +6,7 @@ messages the host gave up on, show and redeliver a run's events.
     record_poisoned(notifier, body)  the delivery kept crashing: a recorded dead letter
     run_events(notifier, run)        each event with its per-endpoint delivery state
     redeliver(notifier, run, id)     send an event again to each of its endpoints
+    enable_endpoint(notifier, name)  a webhook endpoint a 410 disabled, enabled again
 
 Delivery is at least once: a crash after the receiver answered and before the answer is recorded
 sends that attempt again. Receivers dedupe on the event id.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import ConcurrentUpdate, NotFound
+from shared.errors import NotFound
 from shared.notifications.policy import Answer, DeliveryState, Outcome
 from shared.notifications.protocols import (
     Delivery,
@@ -30,6 +31,7 @@ from shared.notifications.protocols import (
     StoredEvent,
 )
 from shared.notifications.settings import EVENT_GRID, NotificationSettings
+from shared.redact import redact, redact_text
 
 logger = logging.getLogger(__name__)
 # A delivery marked as being sent longer ago than this was interrupted (the host died mid-send).
@@ -66,34 +68,56 @@ def sweep(notifier: Notifier) -> int:
 
 def deliver(notifier: Notifier, message: DeliveryMessage) -> str:
     """Makes attempt `message.attempt` of one delivery, unless it was already made; records the
-    outcome and, for a retry, enqueues the next attempt with its delay. Returns what it did."""
+    outcome and, for a retry, enqueues the next attempt with its delay. Returns what it did.
+
+    Every delivery ends: whatever goes wrong inside an attempt (a receiver's header that cannot
+    be read, a name that cannot be encoded, a storage error) is a failed attempt, counted toward
+    the policy's `max_attempts`. An exception outside an attempt reaches the host, which retries
+    the same message (its dequeue count rising) and then hands it to the poison queue."""
     store, now = notifier.events, notifier.clock()
     delivery = store.delivery(message.run, message.sequence, message.endpoint)
     event = store.event(message.run, message.sequence)
     if delivery is None or event is None:
         return "dropped: no such delivery"
     if delivery.attempts >= message.attempt:
-        if not _interrupted(notifier, delivery, message.attempt, now):
-            if delivery.sending_since is not None and not delivery.state.final:
-                # Another worker is sending this attempt now: look again once it must be done.
-                notifier.queue.send(message, delay_seconds=_sending_lease(notifier))
-                return "deferred: being sent elsewhere"
+        in_flight = (
+            delivery.attempts == message.attempt
+            and delivery.sending_since is not None
+            and not delivery.state.final
+        )
+        if not in_flight:
             return "dropped: attempt already made"
+        if not message.deferred and not _interrupted(notifier, delivery, message.attempt, now):
+            # Another worker is sending this attempt now: look again once it must be done. The
+            # message that comes back then takes the attempt over; it is never deferred again,
+            # or a worker that crashes every time would keep one delivery open for ever.
+            again = replace(message, deferred=True)
+            notifier.queue.send(again, delay_seconds=_sending_lease(notifier))
+            return "deferred: being sent elsewhere"
     elif delivery.state.final:
         return "dropped: delivery already ended"
+    # A conflict here (another worker claimed or recorded it first) reaches the host, which tries
+    # this message again after its visibility timeout, counting toward the poison queue.
+    claimed = store.save_delivery(
+        replace(delivery, attempts=message.attempt, sending_since=now, updated_at=now)
+    )
     try:
-        claimed = store.save_delivery(
-            replace(delivery, attempts=message.attempt, sending_since=now, updated_at=now)
-        )
-    except ConcurrentUpdate:
-        notifier.queue.send(message, delay_seconds=1)
-        return "deferred: claimed concurrently"
-    outcome = _attempt(notifier, event, message.endpoint, message.attempt, now)
+        outcome = _attempt(notifier, event, message.endpoint, message.attempt, now)
+    except Exception as exc:  # whatever failed, this attempt failed: it counts like a 5xx
+        logger.exception(
+            "Delivery attempt %s of event %s of run %s to %s failed inside Tunedrop",
+            message.attempt, message.sequence, message.run, message.endpoint,
+        )  # fmt: skip
+        # The type only: an exception's text may quote a URL that carries a token.
+        failed = Answer(None, f"the attempt failed inside Tunedrop ({type(exc).__name__})")
+        outcome = notifier.settings.policy.outcome(message.attempt, failed, now)
     if outcome.state is DeliveryState.RETRYING and outcome.next_attempt_at is not None:
         # Enqueue first: a crash before the save below leaves a claimed attempt whose next
         # message still comes, never a delivery that waits for a message that never comes.
         delay = (outcome.next_attempt_at - now).total_seconds()
-        next_message = replace(message, attempt=message.attempt + 1)
+        next_message = DeliveryMessage(
+            message.run, message.sequence, message.endpoint, message.attempt + 1
+        )
         notifier.queue.send(next_message, delay_seconds=delay)
     store.save_delivery(_recorded(claimed, outcome, notifier.clock()))
     if outcome.state is DeliveryState.FAILED:
@@ -138,7 +162,7 @@ def run_events(notifier: Notifier, run: str) -> list[dict[str, Any]]:
             "type": event.type,
             "sequence": event.sequence,
             "time": event.payload.get("time"),
-            "payload": event.payload,
+            "payload": redact(event.payload),  # rows stored before events were redacted
             "deliveries": [_delivery_view(item) for item in deliveries.get(event.sequence, [])],
         }
         for event in notifier.events.events(run)
@@ -169,6 +193,19 @@ def redeliver(notifier: Notifier, run: str, event_id: str) -> dict[str, Any]:
     return view
 
 
+def enable_endpoint(notifier: Notifier, name: str) -> dict[str, Any]:
+    """Enables a webhook endpoint a 410 disabled; recorded with its time. Deliveries that ended
+    while it was off stay ended: redeliver the events that matter."""
+    hook = notifier.settings.webhook(name)
+    if hook is None:
+        raise NotFound(f"no webhook endpoint {name!r} is configured in WEBHOOKS.")
+    now = notifier.clock()
+    was = notifier.events.enable(name, hook.url, now)
+    if was is not None:
+        logger.warning("Webhook endpoint %s enabled again through the API (was: %s)", name, was)
+    return {"endpoint": name, "enabled": True, "was_disabled": was, "enabled_at": now.isoformat()}
+
+
 def message_from(body: Any) -> DeliveryMessage | None:
     """The delivery message in a queue body, or None for anything else."""
     if not isinstance(body, dict):
@@ -179,7 +216,7 @@ def message_from(body: Any) -> DeliveryMessage | None:
         return None
     if not (isinstance(sequence, int) and isinstance(attempt, int)) or attempt < 1:
         return None
-    return DeliveryMessage(run, sequence, endpoint, attempt)
+    return DeliveryMessage(run, sequence, endpoint, attempt, deferred=body.get("deferred") is True)
 
 
 def _attempt(
@@ -234,7 +271,7 @@ def _delivery_view(delivery: Delivery) -> dict[str, Any]:
         "state": delivery.state.value,
         "attempts": delivery.attempts,
         "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
+        "last_error": redact_text(delivery.last_error) if delivery.last_error else None,
         "next_attempt_at": _iso(delivery.next_attempt_at),
         "updated_at": _iso(delivery.updated_at),
     }

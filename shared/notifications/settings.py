@@ -3,14 +3,16 @@ delivery timings and the optional Event Grid topic. Read with the other app sett
 
     WEBHOOKS                     JSON list: [{"name": "billing", "url": "https://...",
                                  "events": ["tunedrop.run.deployed", "tunedrop.run.failed"]}]
-                                 ("events" left out: every event); default [] (no webhooks)
-    WEBHOOK_SECRET               whsec_<base64>: signs every delivery (required with WEBHOOKS)
+                                 ("events" left out: every event); default [] (no webhooks);
+                                 optional "secret" (and "previous_secret"): the endpoint's own
+    WEBHOOK_SECRET               whsec_<base64>: signs deliveries to every endpoint without its
+                                 own secret (required then)
     WEBHOOK_PREVIOUS_SECRET      during a rotation: deliveries carry a signature by each secret
     WEBHOOK_TIMEOUT_SECONDS      10
     WEBHOOK_RETRY_BASE_SECONDS   60     first delay, doubling ...
     WEBHOOK_RETRY_MAX_SECONDS    21600  ... up to 6 h
     WEBHOOK_MAX_ATTEMPTS         12     then the delivery is a dead letter
-    WEBHOOK_ALLOW_PRIVATE_URLS   false  local only: allow http and loopback/private addresses
+    WEBHOOK_ALLOW_PRIVATE_URLS   false  local only, refused in Azure: http and private addresses
     EVENTGRID_ENDPOINT           empty: off; else the topic endpoint to publish CloudEvents to
     EVENTGRID_KEY                empty: the managed identity; a key only for a loopback endpoint
     EVENTS_QUEUE                 tunedrop-events: the delivery queue (also named in the binding)
@@ -42,6 +44,10 @@ class WebhookEndpoint:
     name: str
     url: str = field(repr=False)  # may carry a token in its path
     events: frozenset[str] = frozenset()
+    # This endpoint's own signing secrets (its "secret" and "previous_secret" in WEBHOOKS), so
+    # that no other receiver can forge deliveries it accepts; empty: the shared WEBHOOK_SECRET.
+    secret: str = field(default="", repr=False)
+    previous_secret: str = field(default="", repr=False)
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.events
@@ -65,6 +71,13 @@ class NotificationSettings:
         """The current secret, then the previous one while a rotation lasts."""
         return tuple(item for item in (self.secret, self.previous_secret) if item)
 
+    def secrets_for(self, hook: WebhookEndpoint) -> tuple[str, ...]:
+        """The secrets that sign deliveries to `hook`: its own when it has one, else the shared
+        ones; the current secret first, then the previous one while a rotation lasts."""
+        if hook.secret:
+            return tuple(item for item in (hook.secret, hook.previous_secret) if item)
+        return self.secrets
+
     def targets(self, event_type: str) -> list[str]:
         """The endpoints (by name) that get an event of this type; Event Grid gets every one."""
         names = [hook.name for hook in self.webhooks if hook.wants(event_type)]
@@ -82,8 +95,15 @@ class NotificationSettings:
         webhooks = _webhooks(environ.get("WEBHOOKS", "").strip(), allow_private, problems)
         secret = environ.get("WEBHOOK_SECRET", "").strip()
         previous = environ.get("WEBHOOK_PREVIOUS_SECRET", "").strip()
-        if webhooks and not secret:
+        if any(not hook.secret for hook in webhooks) and not secret:
             problems.append("WEBHOOK_SECRET is missing: WEBHOOKS are signed with it")
+        if allow_private and environ.get("WEBSITE_INSTANCE_ID", "").strip():
+            # The Functions host sets WEBSITE_INSTANCE_ID in Azure: there, loopback and private
+            # addresses are the platform's and the virtual network's, never a test receiver.
+            problems.append(
+                "WEBHOOK_ALLOW_PRIVATE_URLS is for local use only and is refused in Azure "
+                "(WEBSITE_INSTANCE_ID is set)"
+            )
         for name, value in (("WEBHOOK_SECRET", secret), ("WEBHOOK_PREVIOUS_SECRET", previous)):
             if value and not _is_secret(value):
                 problems.append(f"{name} must be whsec_ followed by base64 (at least 24 bytes)")
@@ -147,6 +167,15 @@ def _webhooks(raw: str, allow_private: bool, problems: list[str]) -> tuple[Webho
         if problem:
             problems.append(f"{where}.url {problem}")
             continue
+        own = [item.get(key, "") for key in ("secret", "previous_secret")]
+        bad = [key for key, value in zip(("secret", "previous_secret"), own, strict=True)
+               if value != "" and not (isinstance(value, str) and _is_secret(value))]  # fmt: skip
+        if bad:
+            problems.extend(
+                f"{where}.{key} must be whsec_ followed by base64 (at least 24 bytes)"
+                for key in bad
+            )
+            continue
         if events == "*":
             wanted = frozenset(EVENT_TYPES)
         elif isinstance(events, list) and all(isinstance(e, str) for e in events):
@@ -158,7 +187,7 @@ def _webhooks(raw: str, allow_private: bool, problems: list[str]) -> tuple[Webho
         else:
             problems.append(f'{where}.events must be a list of event types or "*"')
             continue
-        endpoints.append(WebhookEndpoint(name, str(url), wanted))
+        endpoints.append(WebhookEndpoint(name, str(url), wanted, str(own[0]), str(own[1])))
     return tuple(endpoints)
 
 

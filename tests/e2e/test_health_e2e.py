@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from localdev.azurite import free_ports
-from tests.e2e.fault_helpers import RestartableAzurite
+from tests.e2e.fault_helpers import RestartableAzurite, wait_until
 from tests.e2e.stack import HostProcess, Stack, stack_environ
 
 
@@ -21,20 +21,28 @@ def test_health_names_storage_once_it_is_gone_and_clears_when_it_is_back(
 ) -> None:
     azurite = RestartableAzurite(tmp_path / "azurite", free_ports())
     azurite.start()
-    host = HostProcess(stack_environ(azurite.ports, emulator), tmp_path / "host.log")
+    environ = stack_environ(azurite.ports, emulator, HEALTH_CACHE_SECONDS="1")
+    host = HostProcess(environ, tmp_path / "host.log")
     host.start()
     try:
         stack = Stack(azurite=azurite.ports, emulator=emulator, environ=host.environ, host=host)
         azurite.stop()
-        status, body, _ = stack.call("GET", "/api/health", key=None)
-        assert status == 503, body
+
+        def answer() -> tuple[int, Any]:
+            status, body, _ = stack.call("GET", "/api/health", key=None)
+            return status, body
+
+        # Probes run at most once per HEALTH_CACHE_SECONDS (1 s here): the start-up's own call
+        # may still be the cached answer, so wait for a fresh one.
+        _, body = wait_until(lambda: (a := answer())[0] == 503 and a, 30, "a 503")
         assert body["down"] == ["storage"]
         assert body["problem"] == (
             "storage is down: not answering (ServiceRequestError: connection refused)"
         )
         azurite.start()
-        status, body, _ = stack.call("GET", "/api/health", key=None)
-        assert (status, body["checks"]) == (200, {"storage": "ok", "azure_openai": "ok"}), body
+
+        _, body = wait_until(lambda: (a := answer())[0] == 200 and a, 30, "a 200")
+        assert body["checks"] == {"storage": "ok", "azure_openai": "ok"}, body
     finally:
         host.stop()
         azurite.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from datetime import datetime
 
 from shared.errors import ConcurrentUpdate
 from shared.notifications.policy import Answer
@@ -59,6 +60,9 @@ class FakeEventStore:
 
     def disable(self, endpoint: str, url: str, reason: str) -> None:
         self.off[(endpoint, url)] = reason
+
+    def enable(self, endpoint: str, url: str, at: datetime) -> str | None:
+        return self.off.pop((endpoint, url), None)
 
 
 class FakeDeliveryQueue:

@@ -17,7 +17,7 @@ Operation = dict[str, Any]
 
 PROBLEMS = {
     400: "Bad run name, query parameter, JSON body or field; `detail` names each",
-    404: "No run (or event) of that name",
+    404: "No run (or event, or webhook endpoint) of that name",
     409: "The run's state does not allow the call; `detail` names the state",
     413: "The body is larger than MAX_REQUEST_BYTES",
     502: "Azure OpenAI or ARM refused the call",
@@ -39,6 +39,22 @@ EVENT_ID: dict[str, Any] = {
     "description": "The event id (`evt_` and 32 hex digits)",
     "schema": {"type": "string", "pattern": EVENT_ID_PATTERN},
 }
+
+
+ENDPOINT: dict[str, Any] = {
+    "name": "endpoint",
+    "in": "path",
+    "required": True,
+    "description": "A webhook endpoint's name, as in WEBHOOKS",
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+}
+
+
+def with_problem(result: Operation, status: int, description: str) -> Operation:
+    """`result` with its problem answer `status` described for this operation alone."""
+    problem = {"application/problem+json": {"schema": ref("Problem")}}
+    result["responses"][str(status)] = {"description": description, "content": problem}
+    return result
 
 
 def json_body(schema: dict[str, Any], status: int = 200, description: str = "OK") -> Operation:
@@ -236,16 +252,21 @@ PATHS: dict[str, dict[str, Operation]] = {
         )
     },
     "runs/{run}/chat": {
-        "post": operation(
-            "chat_with_run",
-            "Chat with the run's deployed model (optionally beside the base)",
-            json_body(ref("ChatAnswer")),
-            (400, 404, 409, 413, 502, 503),
-            parameters=[RUN],
-            body={
-                "required": True,
-                "content": {"application/json": {"schema": ref("ChatRequest")}},
-            },
+        "post": with_problem(
+            operation(
+                "chat_with_run",
+                "Chat with the run's deployed model (optionally beside the base)",
+                json_body(ref("ChatAnswer")),
+                (400, 404, 409, 413, 502, 503),
+                parameters=[RUN],
+                body={
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("ChatRequest")}},
+                },
+            ),
+            413,
+            "The body is larger than MAX_REQUEST_BYTES, or its messages hold more than "
+            "CHAT_MAX_INPUT_TOKENS o200k tokens (`detail` gives the count and the limit)",
         )
     },
     "runs/{run}/evaluation": {
@@ -284,6 +305,14 @@ PATHS: dict[str, dict[str, Operation]] = {
             "Send an event again to every endpoint that wants it",
             json_body(ref("RunEvent"), 202, "Accepted: queued again"),
             parameters=[RUN, EVENT_ID],
+        )
+    },
+    "webhooks/{endpoint}/enable": {
+        "post": operation(
+            "enable_webhook_endpoint",
+            "Enable a webhook endpoint that a 410 Gone disabled (recorded with its time)",
+            json_body(ref("EndpointEnabled")),
+            parameters=[ENDPOINT],
         )
     },
 }

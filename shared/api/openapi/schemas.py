@@ -373,4 +373,11 @@ SCHEMAS: dict[str, Schema] = {
         ),
     ),
     "OpenApiDocument": obj(("openapi", "info", "paths"), openapi=STRING),
+    "EndpointEnabled": obj(
+        ("endpoint", "enabled", "was_disabled", "enabled_at"),
+        endpoint={"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"},
+        enabled={"const": True},
+        was_disabled=NSTRING,
+        enabled_at=TIME,
+    ),
 }
