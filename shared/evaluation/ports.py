@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.pipeline.protocols import ChatReply
+    from shared.pipeline.services import Services
+    from shared.runs.record import Run
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,10 @@ class EvaluationKit:
     settings: EvaluationSettings
     models: ModelCalls
     reports: EvaluationReports
+
+    def advance(self, run: Run, services: Services, now: datetime) -> None:
+        """`ModelEvaluation` for the pipeline's evaluation step: see
+        `shared.evaluation.service.advance_evaluation`."""
+        from shared.evaluation.service import advance_evaluation  # the service imports this module
+
+        advance_evaluation(run, services, now)
