@@ -6,7 +6,7 @@ Real implementations are in `shared.evaluation.adapters` (`AzureOpenAIModelCalls
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -73,6 +73,9 @@ class EvaluationKit:
     settings: EvaluationSettings
     models: ModelCalls
     reports: EvaluationReports
+    on_evaluated: Callable[[Run, Services, datetime], None] | None = None
+    """Called once an evaluation has its verdict, before the run is saved (the improvement's
+    `auto_improve`, wired in `shared.bootstrap`): what comes after plugs in from above."""
 
     def advance(self, run: Run, services: Services, now: datetime) -> None:
         """`ModelEvaluation` for the pipeline's evaluation step: see
