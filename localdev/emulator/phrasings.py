@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from localdev.emulator.grader import Naming, naming
 
-_ROMAJI = dict(
-    zip(
-        "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
-        "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ",
-        "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
-        "ma mi mu me mo ya yu yo ra ri ru re ro wa wo n ga gi gu ge go za ji zu ze zo da ji zu de "
-        "do ba bi bu be bo pa pi pu pe po".split(),
-        strict=True,
-    )
+_KANA = (
+    "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+    "がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽ"
 )
+_SOUNDS = (
+    "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
+    "ma mi mu me mo ya yu yo ra ri ru re ro wa wo n ga gi gu ge go za ji zu ze zo da ji zu de "
+    "do ba bi bu be bo pa pi pu pe po"
+)
+_ROMAJI = dict(zip(_KANA, _SOUNDS.split(), strict=True))
 
 
 def romaji(kana: str) -> str:
