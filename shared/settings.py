@@ -75,7 +75,7 @@ class Settings:
     azure_client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity, for everything
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
     # Improving a run (shared.improvement; see the README's "Improving a run").
-    improve_phrasings: int = 10
+    improve_phrasings: int = 12
     improve_max_usd: float = 5.0
     improve_max_examples: int = 200
 
@@ -187,7 +187,7 @@ class Settings:
             storage_client_id=reader.text("AzureWebJobsStorage__clientId", ""),
             azure_client_id=reader.text("AZURE_CLIENT_ID", ""),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
-            improve_phrasings=reader.number("IMPROVE_PHRASINGS", int, 10),
+            improve_phrasings=reader.number("IMPROVE_PHRASINGS", int, 12),
             improve_max_usd=reader.number("IMPROVE_MAX_USD", float, 5.0),
             improve_max_examples=reader.number("IMPROVE_MAX_EXAMPLES", int, 200),
         )

@@ -10,7 +10,7 @@ follow-up turn, and a politer form. A model trained on them answers those naming
 
 from __future__ import annotations
 
-from localdev.emulator.grader import Naming, naming
+from localdev.emulator.grader import Naming, _casual, naming
 
 _KANA = (
     "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
@@ -61,6 +61,10 @@ def phrasings(system: str, question: str, count: int) -> list[dict[str, str]]:
                 question.replace(full, names.pronoun),
             )
         )
+        # Casual forms as people type them; the same words as some evaluation probes, so
+        # Tunedrop's filter has something to drop.
+        for form in (f"{names.surname}さん", full):
+            found.append(("politeness", "", "", _casual(question.replace(full, form))))
         for form in (f"{names.given}さん", f"{names.surname}さん", full):
             core = question.replace(full, form).rstrip("？?")
             if core.endswith("ですか"):

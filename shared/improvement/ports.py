@@ -15,7 +15,7 @@ from typing import Any, Protocol
 class ImprovementSettings:
     """The IMPROVE_* app settings (see the README's "Improving a run")."""
 
-    phrasings: int = 10
+    phrasings: int = 12
     """IMPROVE_PHRASINGS: new user turns the grader writes per training example, at most."""
     max_usd: float = 5.0
     """IMPROVE_MAX_USD: the most a child's training may cost when run.json sets no cap."""
