@@ -14,22 +14,22 @@ from shared.api.requests import read_json_object, run_name_from_route
 from shared.api.views import run_links
 from shared.bootstrap import services, settings
 from shared.errors import Conflict
+from shared.improvement import service as improvement
 from shared.improvement.requests import parse_improve_request
-from shared.improvement.service import improve_run
 
 bp = func.Blueprint()
 
 
 @bp.route(route="runs/{run}/improve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @answers_problems
-def improve(req: func.HttpRequest) -> func.HttpResponse:
+def improve_run(req: func.HttpRequest) -> func.HttpResponse:
     app = services()
     if app.improvement is None:
         raise Conflict("improving runs is not configured on this app.")
     name = run_name_from_route(req.route_params.get("run"))
     body = read_json_object(req.get_body(), settings().max_request_bytes, required=False)
     asked = parse_improve_request(body)
-    entry = improve_run(
+    entry = improvement.improve_run(
         app, app.improvement, name, app.clock(), start=asked.start, max_usd=asked.max_usd
     )
     if entry["status"] != "started":

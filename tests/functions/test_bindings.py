@@ -87,6 +87,7 @@ HTTP_API = {
     "redeliver_run_event": ("runs/{run}/events/{id}/redeliver", "POST"),
     "evaluate_run": ("runs/{run}/evaluate", "POST"),
     "get_evaluation": ("runs/{run}/evaluation", "GET"),
+    "improve_run": ("runs/{run}/improve", "POST"),
 }
 EXPECTED.update(
     {
