@@ -15,7 +15,7 @@ from shared.api.requests import read_json_object, run_name_from_route
 from shared.api.views import run_links, run_view
 from shared.bootstrap import services, settings
 from shared.evaluation.commands import read_report, request_evaluation
-from shared.improvement.service import lineage_view
+from shared.improvement.records import lineage_view
 
 bp = func.Blueprint()
 

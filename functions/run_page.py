@@ -18,7 +18,7 @@ from shared.bootstrap import notifier, services, settings
 from shared.evaluation.commands import evaluation_report
 from shared.evaluation.page import evaluation_html
 from shared.improvement.page import lineage_html
-from shared.improvement.service import lineage_view
+from shared.improvement.records import lineage_view
 from shared.notifications.service import run_events
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
 from shared.runs.record import Run

@@ -23,7 +23,7 @@ from shared.api.requests import (
 from shared.api.views import metrics_view, run_links, run_view
 from shared.bootstrap import services, settings
 from shared.errors import Conflict
-from shared.improvement.service import lineage_view
+from shared.improvement.records import lineage_view
 from shared.runs.record import Run
 from shared.runs.states import RunState
 

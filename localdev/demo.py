@@ -29,7 +29,7 @@ from localdev.stack import running_stack
 from shared.api.views import hyperparameters_view
 from shared.bootstrap import services
 from shared.improvement.lineage import comparison_line
-from shared.improvement.service import lineage_view
+from shared.improvement.records import lineage_view
 from shared.pipeline import chat
 from shared.runs.record import Run
 from shared.runs.states import RunState

@@ -87,7 +87,7 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
     from shared.evaluation.ports import EvaluationKit, EvaluationSettings
     from shared.improvement.adapters import BlobImprovementFiles, BlobInboxWriter
     from shared.improvement.ports import ImprovementKit, ImprovementSettings
-    from shared.improvement.service import auto_improve
+    from shared.improvement.service import after_evaluation
 
     if settings.storage_connection:
         blobs = BlobServiceClient.from_connection_string(settings.storage_connection)
@@ -154,7 +154,7 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
             ),
             AzureOpenAIModelCalls(client),
             BlobEvaluationReports(blobs, settings.reports_container),
-            on_evaluated=partial(auto_improve, improvement),
+            on_evaluated=partial(after_evaluation, improvement),
         ),
         improvement=improvement,
     )

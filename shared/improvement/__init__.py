@@ -4,9 +4,12 @@
                    against the evaluation's probes and the training questions (pure)
     lineage.py     the child's name, its run.json, the cost cap, the comparison with the
                    parent (pure)
-    ports.py       the Protocols it needs (`InboxWriter`) and its settings
-    service.py     write the augmented files, start the child, read the lineage
-    adapters.py    `BlobInboxWriter`
+    ports.py       the Protocols it needs (`InboxWriter`, `ImprovementFiles`), its settings
+    service.py     write the augmented files, start the child
+    records.py     where the lineage is kept, reading it back, the comparison in the report
+    adapters.py    `BlobInboxWriter`, `BlobImprovementFiles`
+    page.py        the lineage on the run page (pure)
+    requests.py    the body of POST /api/runs/<run>/improve (pure)
 
 The evaluation finds that a run "learned the trained phrasings only"; `service.improve_run`
 (POST /api/runs/<run>/improve, or with no hands when run.json says `"improve": {"auto": true}`)

@@ -19,6 +19,7 @@ from shared.runs.names import MAX_RUN_NAME
 
 _GENERATION = re.compile(r"^(?P<base>.+)-r(?P<n>[0-9]+)$")
 SETS = ("trained", "paraphrased", "validation")
+FLIPS = (("failed_to_passed", "failed → passed"), ("passed_to_failed", "passed → failed"))
 
 
 def child_name(parent: str, taken: Callable[[str], bool]) -> str:

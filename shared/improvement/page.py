@@ -52,9 +52,6 @@ def lineage_html(lineage: Mapping[str, Any] | None) -> str:
     return "<h3>Improvement</h3>" + "".join(parts)
 
 
-FLIPS = (("failed_to_passed", "failed → passed"), ("passed_to_failed", "passed → failed"))
-
-
 def _child_note(child: Mapping[str, Any]) -> str:
     if child.get("refused"):
         return str(child["refused"])

@@ -27,7 +27,11 @@ from shared.evaluation.judging import UnreadableAnswer
 from shared.evaluation.ports import EvaluationKit
 from shared.evaluation.probes import Probe, ProbeSet, examples_from_lines, question_key
 from shared.evaluation.sources import report_path
-from shared.improvement.lineage import child_name, child_run_json, comparison, over_cap
+from shared.improvement.lineage import (
+    child_name,
+    child_run_json,
+    over_cap,
+)
 from shared.improvement.phrasings import (
     PHRASINGS_SCHEMA,
     kept_phrasings,
@@ -36,6 +40,12 @@ from shared.improvement.phrasings import (
     subject_of,
 )
 from shared.improvement.ports import ImprovementKit
+from shared.improvement.records import (
+    files_folder,
+    improvement_path,
+    lineage_path,
+    record_comparison,
+)
 from shared.pipeline.commands import change_run, get_run
 from shared.runs.names import FileKind
 from shared.runs.record import Run
@@ -48,18 +58,6 @@ logger = logging.getLogger(__name__)
 CALLS_FOR_IT = "learned the trained phrasings only"
 CHILD_FILES = ("run.json", "probes.jsonl", "validation.jsonl", "train.jsonl")
 """In the order they are dropped: the training file last, so the child starts with all."""
-
-
-def improvement_path(run: str) -> str:
-    return f"{run}/improvement.json"
-
-
-def lineage_path(run: str) -> str:
-    return f"{run}/lineage.json"
-
-
-def files_folder(parent: str, child: str) -> str:
-    return f"{parent}/improvement/{child}"
 
 
 @dataclass
@@ -104,6 +102,13 @@ def improve_run(
     return entry
 
 
+def after_evaluation(kit: ImprovementKit, run: Run, services: Services, now: datetime) -> None:
+    """What follows an evaluation (the evaluation kit's `on_evaluated`): a child's report gets
+    its comparison with the parent, and a run that asks for it is improved."""
+    record_comparison(services, run)
+    auto_improve(kit, run, services, now)
+
+
 def auto_improve(kit: ImprovementKit, run: Run, services: Services, now: datetime) -> None:
     """After an evaluation: improves the run with no hands when run.json asks for it and the
     verdict calls for it. A refusal or failure is noted in the run's timeline, never raised:
@@ -119,26 +124,6 @@ def auto_improve(kit: ImprovementKit, run: Run, services: Services, now: datetim
         run.evaluation_changed(flag, now, note)
         return
     logger.info("Run %s: improved with no hands: child %s", run.name, entry["run"])
-
-
-def lineage_view(services: Services, run: Run) -> dict[str, Any] | None:
-    """The run's parent (with the comparison, once both are evaluated) and its children, for
-    GET /api/runs/<run>, the evaluation report and the run page; None when it has neither."""
-    kit = services.evaluation
-    if kit is None:
-        return None
-    view: dict[str, Any] = {}
-    parent = kit.reports.read_json(lineage_path(run.name))
-    if parent and parent.get("parent"):
-        view["parent"] = parent["parent"]
-        mine = kit.reports.read_json(report_path(run.name)) if run.evaluation else None
-        theirs = kit.reports.read_json(report_path(parent["parent"]))
-        if mine and theirs and mine.get("verdict") and theirs.get("verdict"):
-            view["comparison"] = comparison(theirs, mine)
-    history = kit.reports.read_json(improvement_path(run.name))
-    if history and history.get("children"):
-        view["children"] = [_child_summary(c) for c in history["children"]]
-    return view or None
 
 
 # -- writing the files ---------------------------------------------------------------------------
@@ -387,22 +372,6 @@ def _announcer(services: Services, on: Run | None) -> Announce:
             change_run(services, name, record)
 
     return announce
-
-
-def _child_summary(entry: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "run",
-        "status",
-        "parent_attempt",
-        "new_phrasings",
-        "estimated_training_cost_usd",
-        "billable_training_tokens",
-        "changes",
-        "refused",
-        "how_to_start",
-        "files",
-    )
-    return {key: entry[key] for key in keys if key in entry}
 
 
 def _usd(entry: dict[str, Any]) -> str:

@@ -96,6 +96,11 @@ def test_a_one_phrasing_run_improves_itself_and_its_child_generalizes_on_the_sam
     gained = lineage["comparison"]["failed_to_passed"]
     assert gained and not lineage["comparison"]["passed_to_failed"]
     assert child_report["lineage"]["comparison"] == lineage["comparison"]
+    # The child's evaluation report carries the comparison too, in JSON and in Markdown.
+    assert child_report["comparison"]["parent"] == parent
+    markdown = stack.reports.download_blob(f"{child}/evaluation.md").readall().decode()
+    assert f"## Compared with the parent run {parent}" in markdown
+    assert f"{LEARNED_ONLY} -> generalizes: " in markdown
 
     # The child's page, in a browser: the comparison section with the flipped items.
     url = f"{stack.host.url}/api/runs/{child}/view?code={FUNCTION_KEY}"

@@ -372,6 +372,7 @@ SCHEMAS: dict[str, Schema] = {
         verdict=obj(
             ("verdict", "headline", "action"), verdict=STRING, headline=STRING, action=STRING
         ),
+        lineage=nullable(ref("Lineage")),
     ),
     "OpenApiDocument": obj(("openapi", "info", "paths"), openapi=STRING),
     "ImproveRequest": {
