@@ -141,7 +141,8 @@ def _write_child_files(
     from shared.validation import validate_dataset  # the tokenizer loads only when needed
 
     flag = run.evaluation
-    assert flag is not None  # checked by the caller
+    if flag is None:
+        raise Conflict(f"run {run.name!r} has no evaluation to improve on.")
     report = evaluation.reports.read_json(report_path(run.name)) or {}
     probes = [
         Probe.from_dict(item)

@@ -77,6 +77,7 @@ def test_a_one_phrasing_run_improves_itself_and_its_child_generalizes_on_the_sam
             assert similarity(turn, probe) < 0.9, (turn, probe)
     history = json.loads(stack.reports.download_blob(f"{parent}/improvement.json").readall())
     reasons = [d["reason"] for d in history["children"][0]["dropped_phrasings"]]
+    assert history["children"][0]["notes"][0] == "subject: '香坂義孝'"  # from the validator
     assert any(r.startswith("too close to a probe of the evaluation") for r in reasons), reasons
     child_config = json.loads(stack.inbox.download_blob(f"{child}/run.json").readall())
     assert child_config["improve"] == {"auto": False} and child_config["seed"] == 7
