@@ -189,7 +189,10 @@ def _write_child_files(
     stats = checked.get("stats", {})
     files = {
         "run.json": json.dumps(settings, ensure_ascii=False, indent=2) + "\n",
-        "probes.jsonl": "".join(probe.jsonl_line() + "\n" for probe in probes),
+        # Only the paraphrases: the child's validation set comes from its validation.jsonl.
+        "probes.jsonl": "".join(
+            probe.jsonl_line() + "\n" for probe in probes if probe.set is ProbeSet.PARAPHRASED
+        ),
         "train.jsonl": content.decode("utf-8"),
     }
     if validation:

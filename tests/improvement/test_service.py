@@ -143,3 +143,23 @@ def test_a_run_without_an_evaluation_cannot_be_improved():
     services, kit = improvable()
     with pytest.raises(Conflict, match="no finished evaluation to improve on"):
         improve_run(services, kit, "minato", services.clock(), start=False)
+
+
+def test_the_child_gets_the_parents_validation_file_and_its_probes_are_kept_apart():
+    services = deployed_run(FakeGrader(), validation=True)
+    files = FakeImprovementFiles()
+    files.documents = services.evaluation.reports.documents
+    kit = ImprovementKit(ImprovementSettings(), FakeInboxWriter(services.inbox), files)
+    evaluate(services)
+
+    entry = improve_run(services, kit, "minato", services.clock(), start=True)
+    assert sorted(entry["files"]) == ["probes.jsonl", "run.json", "train.jsonl", "validation.jsonl"]
+    parent_validation = services.inbox.blobs["minato/validation.jsonl"][0]
+    assert services.inbox.blobs["minato-r2/validation.jsonl"][0] == parent_validation
+    probes = services.inbox.blobs["minato-r2/probes.jsonl"][0].decode().splitlines()
+    parent = services.evaluation.reports.documents["minato/evaluation.json"]["items"]
+    paraphrased = [i for i in parent if i["set"] == "paraphrased"]
+    assert len(probes) == len(paraphrased) and len(paraphrased) < len(parent)
+    assert [json.loads(line)["messages"][-2] for line in probes] == [
+        i["messages"][-1] for i in paraphrased
+    ]
