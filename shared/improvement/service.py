@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import Conflict, NotFound, TunedropError
+from shared.evaluation.flag import EvaluationStatus
 from shared.evaluation.judging import UnreadableAnswer
 from shared.evaluation.ports import EvaluationKit
 from shared.evaluation.probes import Probe, ProbeSet, examples_from_lines, question_key
@@ -87,7 +88,7 @@ def improve_run(
     evaluation = _evaluation_kit(services)
     run = record_on or get_run(services.runs, name)
     flag = run.evaluation
-    if flag is None or not flag.verdict or not flag.report:
+    if flag is None or flag.status is not EvaluationStatus.EVALUATED or not flag.report:
         raise Conflict(
             f"run {name!r} has no finished evaluation to improve on; its evaluation finds what "
             "the data is missing (see GET /api/runs/<run>/evaluation)."
