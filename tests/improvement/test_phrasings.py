@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.evaluation.judging import UnreadableAnswer
 from shared.evaluation.probes import Candidate, Example, question_key
@@ -155,3 +157,23 @@ def test_the_subject_is_the_one_the_validator_found_named_one_way():
     report = validate_dataset([data], model="gpt-4o-mini-2024-07-18").to_dict()
     assert subject_of(report["warnings"]) == "香坂義孝"
     assert subject_of([{"code": "small_dataset", "message": 'name their subject as "x"'}]) == ""
+
+
+PUNCTUATION = st.sampled_from([" ", "、", "。", "？", "?", "!", "！", "　", "・", "「", "」"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    probe=st.text(
+        alphabet="香坂義孝さんヨシの好きな食べ物は何ですかabcXYZ", min_size=2, max_size=20
+    ),
+    noise=st.lists(st.tuples(st.integers(0, 20), PUNCTUATION), max_size=5),
+    upper=st.booleans(),
+)
+def test_a_probe_rewritten_with_other_punctuation_spaces_or_case_is_never_kept(probe, noise, upper):
+    text = probe.upper() if upper else probe
+    for position, mark in noise:
+        text = text[:position] + mark + text[position:]
+    result = kept_phrasings(EXAMPLE, [Candidate(text)], [probe], {})
+    if any(char.isalnum() for char in probe):
+        assert result.kept == [], (probe, text)
