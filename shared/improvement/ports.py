@@ -22,6 +22,8 @@ class ImprovementSettings:
     max_examples: int = 200
     """IMPROVE_MAX_EXAMPLES: a larger training file is not improved (one grader call each)."""
     max_tokens: int = 1500
+    parallel_calls: int = 8
+    """Grader calls made at once: 200 examples take 25 rounds, not 200."""
 
 
 class InboxWriter(Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,13 @@ from shared.errors import Conflict, NotFound, TunedropError
 from shared.evaluation.flag import EvaluationStatus
 from shared.evaluation.judging import UnreadableAnswer
 from shared.evaluation.ports import EvaluationKit
-from shared.evaluation.probes import Probe, ProbeSet, examples_from_lines, question_key
+from shared.evaluation.probes import (
+    Example,
+    Probe,
+    ProbeSet,
+    examples_from_lines,
+    question_key,
+)
 from shared.evaluation.sources import report_path
 from shared.improvement.lineage import (
     child_name,
@@ -52,6 +59,7 @@ from shared.runs.names import FileKind
 from shared.runs.record import Run
 
 if TYPE_CHECKING:
+    from shared.pipeline.protocols import ChatReply
     from shared.pipeline.services import Services
 
 logger = logging.getLogger(__name__)
@@ -264,15 +272,22 @@ def _augment(
     result = Augmented()
     result.notes.append(f"subject: {subject!r}" if subject else "no subject named or found")
     count = kit.settings.phrasings
-    for number, example in enumerate(examples, start=1):
-        answer = evaluation.models.ask(
+
+    def ask(example: Example) -> ChatReply:
+        return evaluation.models.ask(
             grader,
             phrasing_messages(example, subject, count),
             max_tokens=kit.settings.max_tokens,
             seed=evaluation.settings.seed,
             response_format=PHRASINGS_SCHEMA,
         )
-        result.calls += 1
+
+    # A few calls at a time: one per example, in the request or the tick that asked for it.
+    with ThreadPoolExecutor(max_workers=kit.settings.parallel_calls) as pool:
+        answers = list(pool.map(ask, examples))
+    result.calls = len(answers)
+    # The filter runs in the examples' order, so the same answers keep the same phrasings.
+    for number, (example, answer) in enumerate(zip(examples, answers, strict=True), start=1):
         try:
             candidates = parse_phrasings(answer.reply)[:count]
         except UnreadableAnswer as exc:
