@@ -6,6 +6,7 @@ from functions import (
     advance_runs,
     evaluation_api,
     health,
+    improve_api,
     inbox,
     notifications,
     openapi,
@@ -26,3 +27,4 @@ app.register_functions(run_page.bp)
 app.register_functions(notifications.bp)
 app.register_functions(openapi.bp)
 app.register_functions(evaluation_api.bp)
+app.register_functions(improve_api.bp)

@@ -15,6 +15,7 @@ from shared.api.requests import read_json_object, run_name_from_route
 from shared.api.views import run_links, run_view
 from shared.bootstrap import services, settings
 from shared.evaluation.commands import read_report, request_evaluation
+from shared.improvement.records import lineage_view
 
 bp = func.Blueprint()
 
@@ -37,4 +38,6 @@ def evaluate_run(req: func.HttpRequest) -> func.HttpResponse:
 def get_evaluation(req: func.HttpRequest) -> func.HttpResponse:
     app = services()
     run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
-    return json_answer(read_report(app, run))
+    report = read_report(app, run)
+    report["lineage"] = lineage_view(app, run)
+    return json_answer(report)

@@ -17,6 +17,8 @@ from shared.api.views import epoch_steps, run_view
 from shared.bootstrap import notifier, services, settings
 from shared.evaluation.commands import evaluation_report
 from shared.evaluation.page import evaluation_html
+from shared.improvement.page import lineage_html
+from shared.improvement.records import lineage_view
 from shared.notifications.service import run_events
 from shared.render import content_security_policy, loss_chart_svg, run_page_html
 from shared.runs.record import Run
@@ -52,6 +54,7 @@ def run_page(req: func.HttpRequest) -> func.HttpResponse:
     view = run_view(run, reports_url=reports_container_url(settings()))
     view["events"] = run_events(notifier(), run.name)
     evaluation = evaluation_html(view.get("evaluation"), evaluation_report(services(), run))
+    evaluation += lineage_html(lineage_view(services(), run))
     page = run_page_html(view, chart_svg=chart, nonce=nonce, evaluation_html=evaluation)
     return func.HttpResponse(
         page,

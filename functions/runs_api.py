@@ -23,6 +23,7 @@ from shared.api.requests import (
 from shared.api.views import metrics_view, run_links, run_view
 from shared.bootstrap import services, settings
 from shared.errors import Conflict
+from shared.improvement.records import lineage_view
 from shared.runs.record import Run
 from shared.runs.states import RunState
 
@@ -41,7 +42,9 @@ def list_runs(req: func.HttpRequest) -> func.HttpResponse:
 def get_run(req: func.HttpRequest) -> func.HttpResponse:
     app = services()
     run = pipeline.get_run(app.runs, run_name_from_route(req.route_params.get("run")))
-    return json_answer(run_view(run, reports_url=reports_container_url(settings())))
+    view = run_view(run, reports_url=reports_container_url(settings()))
+    view["lineage"] = lineage_view(app, run)
+    return json_answer(view)
 
 
 @bp.route(route="runs/{run}/metrics", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

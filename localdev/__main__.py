@@ -20,6 +20,7 @@ from shared.errors import SettingsError
 from shared.settings import Settings
 
 TIMINGS = ("fast", "realistic")
+DEMO_LOG = "demo-host.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,19 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--timings", choices=TIMINGS, default=None)
     demo = commands.add_parser("demo", help="the stack, a sample run to a deployed model, a chat")
     demo.add_argument("--timings", choices=TIMINGS, default=None)
+    demo.add_argument(
+        "--verbose", action="store_true", help="show the host's log here, not in a file"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     stop_on_termination()
+    values = load_local_settings()
+    # The demo's story is its output: the host's log goes to a file unless --verbose.
+    log_path = None
+    if args.command == "demo" and not args.verbose:
+        log_path = (state_dir_of(values) / DEMO_LOG).resolve()
+        log_path.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        filename=log_path,
+        filemode="w",
     )
     for noisy in ("azure", "urllib3", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    values = load_local_settings()
     timings = getattr(args, "timings", None) or values.get("LOCALDEV_EMULATOR_TIMINGS", "fast")
     try:
         if args.command == "host":
@@ -62,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from localdev.demo import run_demo
 
-            return run_demo(values, timings=timings)
+            return run_demo(values, timings=timings, log_path=log_path)
         return _up(values, timings)
     except (PortsTaken, StackInUse, ChildExited, AzuriteNotInstalled) as exc:
         print(exc, file=sys.stderr)

@@ -1,8 +1,13 @@
 """`python -m localdev demo`: Tunedrop's main job, start to finish, on this machine.
 
-Starts the local stack, drops the sample run that ships in `samples/`, prints a line for each
-transition the run records, chats once with the deployed model next to the base model, prints
-the verdict of the evaluation that follows, and exits 0 when the fine-tuned model answered.
+Starts the local stack and tells the story of `samples/yoshitaka-one-phrasing`: a run whose
+questions all name their subject one way is dropped (with run.json `"improve": {"auto": true}`),
+trained and deployed; asked with the subject's nickname it has no answer, and its evaluation
+says it "learned the trained phrasings only". Tunedrop then improves it with no hands: the
+grader writes new phrasings, a child run `<run>-r2` is dropped, trained and deployed, answers the
+same question, and "generalizes" on the same probes; the before/after line closes the story.
+Prints a line for each transition the runs record, and exits 0 when the child generalizes.
+The host's log goes to a file (its path is printed first); `--verbose` shows it instead.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from localdev.azurite import REPO_ROOT
 from localdev.stack import running_stack
 from shared.api.views import hyperparameters_view
 from shared.bootstrap import services
+from shared.improvement.lineage import comparison_line
+from shared.improvement.records import lineage_view
 from shared.pipeline import chat
 from shared.runs.record import Run
 from shared.runs.states import RunState
 
 SAMPLES = REPO_ROOT / "samples"
+STORY = SAMPLES / "yoshitaka-one-phrasing"
+IMPROVE = {"auto": True, "max_usd": 5}
 RUN_FILES = ("run.json", "train.jsonl", "validation.jsonl")
 FAST_TIMER = "* * * * * *"
 # On the emulator calls take milliseconds: a fast demo lets a tick make many evaluation calls.
@@ -36,12 +45,16 @@ EVALUATION_TIMEOUT = 60.0
 FINAL_STATES = {RunState.DEPLOYED, RunState.FAILED, RunState.CANCELLED, RunState.EXPIRED}
 
 
-def sample_dir() -> Path:
-    return next(path for path in sorted(SAMPLES.iterdir()) if (path / "train.jsonl").exists())
-
-
-def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float = 110.0) -> int:
-    sample = sample_dir()
+def run_demo(
+    values: Mapping[str, str],
+    *,
+    timings: str = "fast",
+    timeout: float = 110.0,
+    log_path: Path | None = None,
+) -> int:
+    """The story (see the module docstring); 0 when the improved child generalizes.
+    `log_path`: where the host's log goes (None: it is shown on stderr)."""
+    sample = STORY
     question = json.loads((sample / "demo.json").read_text(encoding="utf-8"))
     if timings == "fast":
         values = {
@@ -51,36 +64,66 @@ def run_demo(values: Mapping[str, str], *, timings: str = "fast", timeout: float
             "EVAL_CALLS_PER_TICK": FAST_EVAL_CALLS_PER_TICK,
         }
     with running_stack(values, timings=timings) as stack:
-        run_name = f"{sample.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        run_name = f"yoshitaka-{datetime.now(UTC):%Y%m%d-%H%M%S}"
         print(f"Functions host {stack.host.url}/api, Azurite, Azure OpenAI emulator: up")
-        drop_run(stack.settings, sample, run_name)
-        print(f"Dropped {sample.relative_to(REPO_ROOT)}/ as run {run_name!r}; following it:")
+        if log_path is not None:
+            print(f"The host's log: {log_path} (--verbose shows it here)")
+        drop_run(stack.settings, sample, run_name, improve=IMPROVE)
+        print(
+            f"Dropped {sample.relative_to(REPO_ROOT)}/ as run {run_name!r} (one phrasing per "
+            'question; run.json "improve": {"auto": true}); following it:'
+        )
+        evaluation_wait = EVALUATION_TIMEOUT if timings == "fast" else timeout
         try:
-            state = follow(run_name, timeout, stack.failed)
+            if not _deployed(run_name, timeout, stack.failed):
+                return 1
+            talk(run_name, question)
+            print_evaluation(run_name, evaluation_wait)
+            child = follow_improvement(run_name, evaluation_wait, stack.failed)
+            if child is None:
+                return 1
+            print(f"\nFollowing the child run {child!r}:")
+            if not _deployed(child, timeout, stack.failed):
+                return 1
+            status = talk(child, question)
+            print_evaluation(child, evaluation_wait)
+            return status if print_comparison(child) else 1
         except Exception:
             if stack.failed.is_set():  # storage went with a child: the stack said which and how
                 return 1
             raise
-        if stack.failed.is_set():
-            return 1
-        if state is not RunState.DEPLOYED:
-            print(f"The run ended {state.value}, not deployed.", file=sys.stderr)
-            return 1
-        status = talk(run_name, question)
-        print_evaluation(run_name, EVALUATION_TIMEOUT if timings == "fast" else timeout)
-        return status
 
 
-def drop_run(settings: Mapping[str, str], sample: Path, run_name: str) -> None:
+def _deployed(run_name: str, timeout: float, failed: threading.Event) -> bool:
+    state = follow(run_name, timeout, failed)
+    if failed.is_set():
+        return False
+    if state is not RunState.DEPLOYED:
+        print(f"The run ended {state.value}, not deployed.", file=sys.stderr)
+        return False
+    return True
+
+
+def drop_run(
+    settings: Mapping[str, str],
+    sample: Path,
+    run_name: str,
+    improve: Mapping[str, object] | None = None,
+) -> None:
+    """Uploads the sample's run files as `run_name`; `improve` goes into its run.json."""
     blobs = BlobServiceClient.from_connection_string(settings["AzureWebJobsStorage"])
     inbox = blobs.get_container_client(settings["INBOX_CONTAINER"])
     with contextlib.suppress(ResourceExistsError):
         inbox.create_container()
     for file_name in RUN_FILES:
         path = sample / file_name
-        if path.exists():
-            with path.open("rb") as content:
-                inbox.upload_blob(f"{run_name}/{file_name}", content)
+        if not path.exists():
+            continue
+        content = path.read_bytes()
+        if file_name == "run.json" and improve is not None:
+            config = {**json.loads(content), "improve": dict(improve)}
+            content = json.dumps(config, ensure_ascii=False, indent=2).encode("utf-8")
+        inbox.upload_blob(f"{run_name}/{file_name}", content)
 
 
 def follow(run_name: str, timeout: float, stack_failed: threading.Event) -> RunState:
@@ -161,3 +204,42 @@ def talk(run_name: str, question: Mapping[str, str]) -> int:
     if answer.base_reply is not None:
         print(f"base ({answer.base_model}):\n  {answer.base_reply}")
     return 0 if answer.reply else 1
+
+
+def follow_improvement(run_name: str, timeout: float, failed: threading.Event) -> str | None:
+    """Waits for the improvement the evaluation called for; prints it and returns the child's
+    name, or None (saying why) when none was started."""
+    app = services()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not failed.is_set():
+        run = app.runs.find(run_name)
+        notes = [e.reason for e in run.timeline] if run is not None else []
+        written = next((n for n in notes if n.startswith("improvement written: ")), None)
+        started = next((n for n in notes if n.startswith("improvement started: ")), None)
+        refused = next((n for n in notes if n.startswith("improvement not started: ")), None)
+        if refused:
+            print(f"\n{refused}", file=sys.stderr)
+            return None
+        if written and started:
+            print(f"\n{written.split('; to start it')[0]}")
+            print(started)
+            lineage = lineage_view(app, run) if run is not None else None
+            children = (lineage or {}).get("children") or []
+            return str(children[-1]["run"]) if children else None
+        failed.wait(0.5)
+    print(f"No improvement of {run_name} started within {timeout:.0f} s.", file=sys.stderr)
+    return None
+
+
+def print_comparison(child: str) -> bool:
+    """Prints the child's before/after line; True when the child generalizes."""
+    app = services()
+    run = app.runs.find(child)
+    lineage = lineage_view(app, run) if run is not None else None
+    found = (lineage or {}).get("comparison")
+    if not found:
+        print("\nno comparison yet: the child's evaluation has not finished", file=sys.stderr)
+        return False
+    print(f"\nbefore/after ({found['parent_verdict']} -> {found['child_verdict']}):")
+    print(f"  {comparison_line(found)}")
+    return found["child_verdict"] == "generalizes"

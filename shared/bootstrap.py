@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from azure.core.credentials import TokenCredential
 
@@ -84,6 +85,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
     from shared.adapters.table_store import TableRunStore
     from shared.evaluation.adapters import AzureOpenAIModelCalls, BlobEvaluationReports
     from shared.evaluation.ports import EvaluationKit, EvaluationSettings
+    from shared.improvement.adapters import BlobImprovementFiles, BlobInboxWriter
+    from shared.improvement.ports import ImprovementKit, ImprovementSettings
+    from shared.improvement.service import after_evaluation
 
     if settings.storage_connection:
         blobs = BlobServiceClient.from_connection_string(settings.storage_connection)
@@ -115,6 +119,15 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
         connection_verify=settings.arm_ca_bundle or True,
         retry_total=CLIENT_RETRIES,
     )
+    improvement = ImprovementKit(
+        ImprovementSettings(
+            phrasings=settings.improve_phrasings,
+            max_usd=settings.improve_max_usd,
+            max_examples=settings.improve_max_examples,
+        ),
+        BlobInboxWriter(blobs, settings.inbox_container),
+        BlobImprovementFiles(blobs, settings.reports_container),
+    )
     return Services(
         runs=TableRunStore(tables.get_table_client(settings.runs_table)),
         inbox=BlobInboxFiles(blobs, settings.inbox_container),
@@ -141,7 +154,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
             ),
             AzureOpenAIModelCalls(client),
             BlobEvaluationReports(blobs, settings.reports_container),
+            on_evaluated=partial(after_evaluation, improvement),
         ),
+        improvement=improvement,
     )
 
 

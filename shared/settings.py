@@ -76,6 +76,10 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
     health_cache_seconds: float = 10.0  # GET /api/health answers from its last probes this long
     chat_max_input_tokens: int = 4000  # o200k tokens of a chat request's messages (413 past it)
+    # Improving a run (shared.improvement; see the README's "Improving a run").
+    improve_phrasings: int = 12
+    improve_max_usd: float = 5.0
+    improve_max_examples: int = 200
 
     def __repr__(self) -> str:
         shown = []
@@ -187,6 +191,9 @@ class Settings:
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
             health_cache_seconds=reader.number("HEALTH_CACHE_SECONDS", float, 10.0),
             chat_max_input_tokens=reader.number("CHAT_MAX_INPUT_TOKENS", int, 4000),
+            improve_phrasings=reader.number("IMPROVE_PHRASINGS", int, 12),
+            improve_max_usd=reader.number("IMPROVE_MAX_USD", float, 5.0),
+            improve_max_examples=reader.number("IMPROVE_MAX_EXAMPLES", int, 200),
         )
         if reader.problems:
             raise SettingsError(

@@ -154,7 +154,8 @@ def judge(reference: str, reply: str) -> list[dict[str, Any]]:
 
 def grade(schema_name: str, content: str) -> str | None:
     """The grader's answer (JSON text) to a structured-output request of a schema it knows:
-    `tunedrop_paraphrases` or `tunedrop_judgement`; None for any other schema."""
+    `tunedrop_paraphrases`, `tunedrop_judgement` or `tunedrop_phrasings` (new training
+    phrasings, see `phrasings`); None for any other schema."""
     try:
         payload = json.loads(content)
     except ValueError:
@@ -169,6 +170,16 @@ def grade(schema_name: str, content: str) -> str | None:
             count if isinstance(count, int) else 2,
         )
         return json.dumps({"paraphrases": found}, ensure_ascii=False)
+    if schema_name == "tunedrop_phrasings":
+        from localdev.emulator.phrasings import phrasings  # it builds on `naming` above
+
+        count = payload.get("count")
+        written = phrasings(
+            str(payload.get("system_message", "")),
+            str(payload.get("question", "")),
+            count if isinstance(count, int) else 6,
+        )
+        return json.dumps({"phrasings": written}, ensure_ascii=False)
     if schema_name == "tunedrop_judgement":
         facts = judge(str(payload.get("reference_answer", "")), str(payload.get("reply", "")))
         return json.dumps({"facts": facts}, ensure_ascii=False)

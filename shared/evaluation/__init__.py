@@ -5,11 +5,12 @@
     judging.py     the grader's paraphrase and judge requests, and reading its answers (pure)
     verdict.py     from per-item outcomes to a verdict with counts and an action (pure)
     progress.py    an evaluation in progress, task by task, with its call budget (pure)
-    flag.py        the evaluation flag on the run record and its moves (pure)
+    flag.py        the evaluation flag on the run record (kept in shared.runs.evaluation_flag)
     report.py      the report as Markdown and API views (pure)
     page.py        the evaluation section of the run page (pure)
     ports.py       the Protocols it needs (`ModelCalls`, `EvaluationReports`) and its settings
-    sources.py     where probes come from (run files, probes.jsonl), where reports go
+    sources.py     where probes come from (run files, probes.jsonl: its rule is in
+                   shared.pipeline.probes_file), where reports go
     service.py     start, advance a few calls per tick, finish
     commands.py    ask for a new evaluation; read the report
     adapters.py    `AzureOpenAIModelCalls`, `BlobEvaluationReports`

@@ -6,12 +6,16 @@ Real implementations are in `shared.evaluation.adapters` (`AzureOpenAIModelCalls
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.pipeline.protocols import ChatReply
+    from shared.pipeline.services import Services
+    from shared.runs.record import Run
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,13 @@ class EvaluationKit:
     settings: EvaluationSettings
     models: ModelCalls
     reports: EvaluationReports
+    on_evaluated: Callable[[Run, Services, datetime], None] | None = None
+    """Called once an evaluation has its verdict, before the run is saved (the improvement's
+    `auto_improve`, wired in `shared.bootstrap`): what comes after plugs in from above."""
+
+    def advance(self, run: Run, services: Services, now: datetime) -> None:
+        """`ModelEvaluation` for the pipeline's evaluation step: see
+        `shared.evaluation.service.advance_evaluation`."""
+        from shared.evaluation.service import advance_evaluation  # the service imports this module
+
+        advance_evaluation(run, services, now)

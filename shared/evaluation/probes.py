@@ -178,6 +178,28 @@ def question_key(question: str) -> str:
     return hashlib.sha256(normalized(question).encode()).hexdigest()[:16]
 
 
+def closeness_problem(
+    text: str,
+    known: Mapping[str, str],
+    near: Sequence[tuple[str, str]],
+    max_similarity: float = MAX_SIMILARITY,
+) -> str:
+    """Why a generated question tests (or teaches) nothing new, or "" when it is new: empty, a
+    repeat of a question in `known` (`question_key` -> what it is), or at least
+    `max_similarity` similar to one of `near` ((question, what it is) pairs). The one n-gram
+    filter of Tunedrop: the evaluation's paraphrases and the improvement's phrasings pass it."""
+    if not normalized(text):
+        return "empty question"
+    what = known.get(question_key(text))
+    if what is not None:
+        return f"repeats {what}"
+    for other, name in near:
+        score = similarity(text, other)
+        if score >= max_similarity:
+            return f"too close to {name} (similarity {score:.2f})"
+    return ""
+
+
 def paraphrase_probes(
     original: Probe,
     candidates: Sequence[Candidate],
@@ -187,23 +209,18 @@ def paraphrase_probes(
     """The grader's paraphrases of `original` as probes, minus those that test nothing new: a
     repeat of any training or validation question (`known_keys`, see `question_key`), a repeat
     of another paraphrase, or one whose similarity to the original is at least `max_similarity`."""
-    known = set(known_keys)
+    known = dict.fromkeys(known_keys, "a training or validation question")
     result = Filtered()
     system = [m for m in original.messages if m["role"] == "system"]
     for candidate in candidates:
         text = candidate.question.strip()
-        key = question_key(text)
-        score = similarity(text, original.question)
-        if not normalized(text):
-            result.dropped.append(Dropped(text, "empty question"))
-        elif key in known:
-            result.dropped.append(Dropped(text, "repeats a training or validation question"))
-        elif score >= max_similarity:
-            result.dropped.append(
-                Dropped(text, f"too close to its original (similarity {score:.2f})")
-            )
+        problem = closeness_problem(
+            text, known, [(original.question, "its original")], max_similarity
+        )
+        if problem:
+            result.dropped.append(Dropped(text, problem))
         else:
-            known.add(key)
+            known[question_key(text)] = "a training or validation question"
             turns = list(system)
             if candidate.lead_in.strip():
                 turns.append({"role": "user", "content": candidate.lead_in.strip()})

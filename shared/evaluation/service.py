@@ -102,6 +102,8 @@ def advance_evaluation(run: Run, services: Services, now: datetime) -> None:
         run.evaluation_changed(flag, services.clock(), step_done=True)
     if evaluation.finished:
         _finish(run, evaluation, kit, services.clock())
+        if kit.on_evaluated is not None:
+            kit.on_evaluated(run, services, services.clock())
 
 
 def start(

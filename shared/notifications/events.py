@@ -52,6 +52,10 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         "evaluated": "the deployed model was evaluated; `evaluation` has the verdict, its "
         "headline with counts, the action that helps, and the scores per probe set",
         "evaluation_skipped": "the evaluation was skipped; `reason` says why",
+        # Raised by `shared.improvement.service`; `data.improvement` carries the details.
+        "improved": "the run was improved: `improvement.stage` is `written` when the child "
+        "run's augmented files were written to the reports container, `started` when the child "
+        "run was dropped into the inbox; `improvement.child` names it",
     }
 )
 

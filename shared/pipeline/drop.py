@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import ConcurrentUpdate, InvalidInput, InvalidRunConfig
-from shared.evaluation.sources import check_probes, is_probes_blob
+from shared.pipeline.probes_file import check_probes, is_probes_blob
 from shared.pipeline.protocols import BlobInfo
 from shared.pipeline.services import Services
 from shared.runs.config import MAX_CONFIG_BYTES, RunConfig, parse_run_config

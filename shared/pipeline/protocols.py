@@ -224,3 +224,13 @@ class Chat(Protocol):
     ) -> ChatReply:
         """Raises `DeploymentNotReady` while the deployment does not serve yet."""
         ...
+
+
+class ModelEvaluation(Protocol):
+    """The evaluation of deployed models, as the step that carries it out sees it (the
+    evaluation sits above the pipeline: its kit is handed in, never imported)."""
+
+    def advance(self, run: Run, services: Any, now: datetime) -> None:
+        """Starts, continues or finishes the run's evaluation (`services` is the `Services`
+        the step runs with); raises `TransientServiceError` when a call must wait."""
+        ...

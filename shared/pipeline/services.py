@@ -21,6 +21,7 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:  # the evaluation's service imports this module
     from shared.evaluation.ports import EvaluationKit
+    from shared.improvement.ports import ImprovementKit
 
 
 def utc_now() -> datetime:
@@ -48,3 +49,5 @@ class Services:
     """The run events' adapters; None: `shared.bootstrap.notifier()` builds them."""
     evaluation: EvaluationKit | None = None
     """What the evaluation of deployed models uses (None: no evaluation)."""
+    improvement: ImprovementKit | None = None
+    """What improving a run uses (None: runs are not improved)."""

@@ -11,8 +11,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
-from shared.evaluation.service import advance_evaluation
-from shared.pipeline.protocols import JobSpec, RemoteJob, UploadSource
+from shared.pipeline.protocols import JobSpec, ModelEvaluation, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
 from shared.runs.curves import LossPoint, overfitting_verdict, parse_results
@@ -92,9 +91,17 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
         case DeleteDeployment(reason=reason):
             _delete_deployment(run, services, now, reason)
         case EvaluateModel():
-            advance_evaluation(run, services, now)
+            _evaluate(run, services, now)
         case _:
             raise TypeError(f"no executor for step {step!r}")
+
+
+def _evaluate(run: Run, services: Services, now: datetime) -> None:
+    evaluation: ModelEvaluation | None = services.evaluation
+    if evaluation is not None:
+        evaluation.advance(run, services, now)
+    elif run.claim is not None:  # evaluation was turned off since the step was planned
+        run.release_claim(run.claim)
 
 
 def cancel_job_of(run: Run, services: Services) -> None:

@@ -11,9 +11,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from shared.evaluation.flag import EvaluationFlag
 from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
+from shared.runs.evaluation_flag import EvaluationFlag
 from shared.runs.facts import (
     Checkpoint,
     Claim,

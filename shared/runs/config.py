@@ -17,7 +17,8 @@
         "ttl_hours": 24,                      0 < x <= 8760: Tunedrop deletes it afterwards
         "checkpoint": "final"                 "final", or "best": the kept checkpoint with the
       },                                      lowest validation loss
-      "evaluate": true                        evaluate the deployed model (shared.evaluation)
+      "evaluate": true,                       evaluate the deployed model (shared.evaluation)
+      "improve": {"auto": true, "max_usd": 5}  improve it with no hands (shared.runs.improve_config)
     }
 
 "auto" leaves the choice to the service (the field is not sent).
@@ -33,6 +34,7 @@ from typing import Any, Literal
 
 from shared.errors import InvalidRunConfig
 from shared.models import BASE_MODELS
+from shared.runs.improve_config import ImproveConfig, parse_improve
 
 MAX_CONFIG_BYTES = 64 * 1024
 AUTO = "auto"
@@ -80,6 +82,7 @@ class RunConfig:
     seed: int | None = None
     deploy: DeployConfig = field(default_factory=DeployConfig)
     evaluate: bool = True
+    improve: ImproveConfig = field(default_factory=ImproveConfig)
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -97,6 +100,7 @@ class RunConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         values = dict(data)
         values["deploy"] = DeployConfig(**values.get("deploy", {}))
+        values["improve"] = ImproveConfig(**(values.get("improve") or {}))
         return cls(**values)
 
 
@@ -184,7 +188,8 @@ class _Reader:
         self.problems.append(f'run.json: "{printable}" {rule}')
 
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
-        self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy", "evaluate"})
+        top = {"model", "suffix", "hyperparameters", "seed", "deploy", "evaluate", "improve"}
+        self.unknown(data, "", top)
         model = data.get("model", defaults.model)
         if not isinstance(model, str) or model not in BASE_MODELS:
             known = ", ".join(sorted(BASE_MODELS))
@@ -222,6 +227,7 @@ class _Reader:
             seed=seed,
             deploy=self.deploy(self.section(data, "deploy"), defaults),
             evaluate=evaluate,
+            improve=parse_improve(self.section(data, "improve"), self.problem),
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

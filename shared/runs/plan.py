@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.evaluation.flag import evaluation_due
 from shared.runs.config import RunDefaults
+from shared.runs.evaluation_flag import evaluation_due
 from shared.runs.names import FileKind
 from shared.runs.record import Run
 from shared.runs.retry import RetryPolicy

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import IllegalTransition
-from shared.evaluation.flag import EvaluationFlag
 from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
+from shared.runs.evaluation_flag import EvaluationFlag
 from shared.runs.facts import (
     MAX_EVENTS,
     MAX_IGNORED,

@@ -88,6 +88,7 @@ HTTP_API = {
     "evaluate_run": ("runs/{run}/evaluate", "POST"),
     "get_evaluation": ("runs/{run}/evaluation", "GET"),
     "enable_webhook_endpoint": ("webhooks/{endpoint}/enable", "POST"),
+    "improve_run": ("runs/{run}/improve", "POST"),
 }
 EXPECTED.update(
     {

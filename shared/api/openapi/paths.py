@@ -315,4 +315,26 @@ PATHS: dict[str, dict[str, Operation]] = {
             parameters=[ENDPOINT],
         )
     },
+    "runs/{run}/improve": {
+        "post": operation(
+            "improve_run",
+            "Write new phrasings of the run's training questions as a child run; start it",
+            {
+                **json_body(ref("Improvement"), 200, "The child's files were written"),
+                "202": {
+                    "description": "The child run was dropped into the inbox",
+                    "headers": {
+                        "Location": {"schema": {"type": "string"}, "description": "The child"}
+                    },
+                    "content": {"application/json": {"schema": ref("Improvement")}},
+                },
+            },
+            (400, 404, 409, 413, 502, 503),
+            parameters=[RUN],
+            body={
+                "required": False,
+                "content": {"application/json": {"schema": ref("ImproveRequest")}},
+            },
+        )
+    },
 }

@@ -214,6 +214,7 @@ SCHEMAS: dict[str, Schema] = {
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
         evaluation=nullable(ref("EvaluationSummary")),
         links=ref("RunLinks"),
+        lineage=nullable(ref("Lineage")),
     ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),
@@ -371,6 +372,7 @@ SCHEMAS: dict[str, Schema] = {
         verdict=obj(
             ("verdict", "headline", "action"), verdict=STRING, headline=STRING, action=STRING
         ),
+        lineage=nullable(ref("Lineage")),
     ),
     "OpenApiDocument": obj(("openapi", "info", "paths"), openapi=STRING),
     "EndpointEnabled": obj(
@@ -379,5 +381,52 @@ SCHEMAS: dict[str, Schema] = {
         enabled={"const": True},
         was_disabled=NSTRING,
         enabled_at=TIME,
+    ),
+    "ImproveRequest": {
+        **obj(
+            start=BOOLEAN,
+            max_usd={"type": "number", "minimum": 0, "maximum": 100000},
+        ),
+        "additionalProperties": False,
+        "description": "start: drop the child run into the inbox (default false: only write its "
+        "files); max_usd: the cap for this request (default run.json improve.max_usd, then "
+        "IMPROVE_MAX_USD).",
+    },
+    "ImprovementChild": obj(
+        ("run", "status"),
+        run=STRING,
+        parent=STRING,
+        parent_attempt=INTEGER,
+        status={"enum": ["written", "started"]},
+        new_phrasings=INTEGER,
+        estimated_training_cost_usd=NNUMBER,
+        billable_training_tokens=NINTEGER,
+        changes={"type": "array", "items": STRING},
+        refused=STRING,
+        how_to_start=STRING,
+        files={"type": "object", "additionalProperties": STRING},
+    ),
+    "Improvement": obj(("improvement",), improvement=ref("ImprovementChild")),
+    "Lineage": obj(
+        parent=STRING,
+        children={"type": "array", "items": ref("ImprovementChild")},
+        comparison=obj(
+            ("sets", "failed_to_passed", "passed_to_failed"),
+            parent_verdict=NSTRING,
+            child_verdict=NSTRING,
+            sets={
+                "type": "array",
+                "items": obj(
+                    ("set", "before", "after"),
+                    set=STRING,
+                    before=NNUMBER,
+                    after=NNUMBER,
+                    before_text=STRING,
+                    after_text=STRING,
+                ),
+            },
+            failed_to_passed={"type": "array", "items": {"type": "object"}},
+            passed_to_failed={"type": "array", "items": {"type": "object"}},
+        ),
     ),
 }
