@@ -124,8 +124,9 @@ PATHS: dict[str, dict[str, Operation]] = {
                 {
                     "name": "model",
                     "in": "query",
-                    "schema": {"enum": ["", *sorted(BASE_MODELS)]},
-                    "description": "A fine-tunable base model (default DEFAULT_MODEL)",
+                    "schema": {"type": "string", "maxLength": 200},
+                    "description": "A model whose tokens Tunedrop counts exactly (o200k family; "
+                    "default DEFAULT_MODEL); priced: " + ", ".join(sorted(BASE_MODELS)),
                 },
                 {
                     "name": "epochs",
