@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from azure.core.credentials import TokenCredential
 
@@ -81,6 +82,7 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
     from shared.adapters.arm import ArmDeployments
     from shared.adapters.azure_openai import AzureOpenAIChat, AzureOpenAIFineTuning
     from shared.adapters.blob_files import BlobInboxFiles, BlobReportStore
+    from shared.adapters.model_catalog import AzureOpenAIModelCatalog
     from shared.adapters.table_store import TableRunStore
     from shared.evaluation.adapters import AzureOpenAIModelCalls, BlobEvaluationReports
     from shared.evaluation.ports import EvaluationKit, EvaluationSettings
@@ -141,6 +143,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
             ),
             AzureOpenAIModelCalls(client),
             BlobEvaluationReports(blobs, settings.reports_container),
+        ),
+        models=AzureOpenAIModelCatalog(
+            client, timedelta(minutes=settings.model_catalog_ttl_minutes)
         ),
     )
 

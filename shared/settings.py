@@ -74,6 +74,8 @@ class Settings:
     storage_client_id: str = ""  # a user-assigned identity's client id, for storage only
     azure_client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity, for everything
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # How long the account's model list (GET /openai/models) is kept before it is asked again.
+    model_catalog_ttl_minutes: float = 60.0
 
     def __repr__(self) -> str:
         shown = []
@@ -155,7 +157,9 @@ class Settings:
                 "REPORTS_CONTAINER", CONTAINER_NAME, "training-reports"
             ),
             runs_table=reader.matching("RUNS_TABLE", TABLE_NAME, "TunedropRuns"),
-            default_model=reader.text("DEFAULT_MODEL", "gpt-4o-mini-2024-07-18"),
+            default_model=reader.text(
+                "DEFAULT_MODEL", "gpt-oss-20b"
+            ),  # shared.models.DEFAULT_MODEL
             base_deployment=reader.text("BASE_DEPLOYMENT", ""),
             settle_seconds=reader.number("SETTLE_SECONDS", float, 60.0),
             deploy_ttl_hours=reader.number("DEPLOY_TTL_HOURS", float, 24.0),
@@ -183,6 +187,7 @@ class Settings:
             storage_client_id=reader.text("AzureWebJobsStorage__clientId", ""),
             azure_client_id=reader.text("AZURE_CLIENT_ID", ""),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
+            model_catalog_ttl_minutes=reader.number("MODEL_CATALOG_TTL_MINUTES", float, 60.0),
         )
         if reader.problems:
             raise SettingsError(

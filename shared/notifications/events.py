@@ -51,6 +51,9 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         "evaluated": "the deployed model was evaluated; `evaluation` has the verdict, its "
         "headline with counts, the action that helps, and the scores per probe set",
         "evaluation_skipped": "the evaluation was skipped; `reason` says why",
+        # Raised by `shared.pipeline.model_admission`, once per run, 30 days ahead.
+        "model_retiring": "the deployed model retires within 30 days, after which it stops "
+        "answering; `model` and `retires_at` say which and when",
     }
 )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.model_catalog import ModelCatalog
 from shared.notifications.service import Notifier
 from shared.pipeline.protocols import (
     Chat,
@@ -48,3 +49,5 @@ class Services:
     """The run events' adapters; None: `shared.bootstrap.notifier()` builds them."""
     evaluation: EvaluationKit | None = None
     """What the evaluation of deployed models uses (None: no evaluation)."""
+    models: ModelCatalog | None = None
+    """The account's model list (None: hand-built test services, which skip the model checks)."""

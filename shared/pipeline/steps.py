@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from shared.evaluation.service import advance_evaluation
+from shared.pipeline.model_admission import admit_run_model
 from shared.pipeline.protocols import JobSpec, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
@@ -65,7 +66,8 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
         case FailRun(reason=reason):
             run.fail(reason, now)
         case StartRun(reason=reason):
-            run.start(now, default_config(services.policy.defaults), reason)
+            if admit_run_model(run, services, now):
+                run.start(now, default_config(services.policy.defaults), reason)
         case UploadFile(kind=kind):
             _upload(run, kind, services, now)
         case WaitForFileProcessing(kinds=kinds):

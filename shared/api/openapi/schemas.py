@@ -214,6 +214,7 @@ SCHEMAS: dict[str, Schema] = {
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
         evaluation=nullable(ref("EvaluationSummary")),
         links=ref("RunLinks"),
+        model_warnings={"type": "array", "items": STRING},
     ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),
