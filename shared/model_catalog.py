@@ -48,8 +48,12 @@ class CatalogModel:
 class ModelCatalog(Protocol):
     """The account's models (the adapter caches them; see `shared.adapters.model_catalog`)."""
 
-    def models(self) -> Sequence[CatalogModel]:
-        """Every model the account lists; raises `TransientServiceError` when it cannot say."""
+    def models(self, expecting: str | None = None) -> Sequence[CatalogModel]:
+        """Every model the account lists; raises `TransientServiceError` when it cannot say.
+
+        `expecting`: a model that may be newer than the cached list (one just fine-tuned): when
+        the list lacks it, the account is asked again, once per model until the next read.
+        """
         ...
 
 
@@ -100,9 +104,11 @@ def fine_tunable_names(catalog: Sequence[CatalogModel], besides: str | None = No
 
 
 def _retired_note(found: CatalogModel | None, now: datetime) -> str:
-    if found is None or found.fine_tune_retires_at is None or found.fine_tune_retires_at > now:
+    # The account's clock decides `fine_tunable`; its date is named whichever side of it
+    # Tunedrop's own clock is.
+    if found is None or found.fine_tune_retires_at is None:
         return ""
-    return f" (its fine-tuning retired on {found.fine_tune_retires_at:%Y-%m-%d})"
+    return f" (its fine-tuning retirement date: {found.fine_tune_retires_at:%Y-%m-%d})"
 
 
 def _when(value: object) -> datetime | None:

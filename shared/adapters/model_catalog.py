@@ -33,14 +33,29 @@ class AzureOpenAIModelCatalog:
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: tuple[float, tuple[CatalogModel, ...]] | None = None
+        self._looked_for: set[str] = set()
 
-    def models(self) -> Sequence[CatalogModel]:
+    def models(self, expecting: str | None = None) -> Sequence[CatalogModel]:
         with self._lock:
-            if self._cached is not None and self._clock() - self._cached[0] < self._ttl:
-                return self._cached[1]
-            answer = self._read()
-            self._cached = (self._clock(), answer)
-            return answer
+            cached = self._cached
+            if cached is None or self._clock() - cached[0] >= self._ttl:
+                return self._refresh()
+            if expecting is None or expecting in self._looked_for:
+                return cached[1]
+            if any(model.id == expecting for model in cached[1]):
+                return cached[1]
+            # Not listed when the list was read: perhaps fine-tuned since. Ask once; a model
+            # that is still missing (a checkpoint, a typo) is not asked about again until the
+            # next read, so a tick of many runs never turns into many calls.
+            self._looked_for.add(expecting)
+            return self._refresh(keep_looked_for=True)
+
+    def _refresh(self, keep_looked_for: bool = False) -> tuple[CatalogModel, ...]:
+        answer = self._read()
+        self._cached = (self._clock(), answer)
+        if not keep_looked_for:
+            self._looked_for = set()
+        return answer
 
     def _read(self) -> tuple[CatalogModel, ...]:
         with openai_errors("listing the account's models"):

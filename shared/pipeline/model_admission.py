@@ -44,7 +44,7 @@ def admit_run_model(run: Run, services: Services, now: datetime) -> bool:
             )
             return False
         model = tuned
-    admission = admit(model, services.models.models(), now)
+    admission = admit(model, services.models.models(expecting=model), now)
     if admission.refusal is not None:
         run.fail(admission.refusal, now)
         return False
@@ -70,7 +70,7 @@ def note_deployed_retirement(run: Run, services: Services, now: datetime) -> boo
     if not model or run.model_retirement_noted == model:
         return False
     try:
-        catalog = services.models.models()
+        catalog = services.models.models(expecting=tuned or model)
     except (ServiceError, NotFound) as exc:
         logger.warning("Run %s: the account's model list could not be read: %s", run.name, exc)
         return False
