@@ -230,7 +230,8 @@ PATHS: dict[str, dict[str, Operation]] = {
     "runs/{run}/cancel": {
         "post": operation(
             "cancel_run",
-            "Cancel a run that has not finished training",
+            "Cancel a run that has not finished training (the training done so far is billed; "
+            "queue time and failed jobs are not)",
             {**json_body(ref("Run"), 200, "Cancelled at once"), **RUN_202},
             (400, 404, 409, 413),
             parameters=[RUN],
