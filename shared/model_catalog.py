@@ -99,7 +99,12 @@ def inference_retirement_due(
 
 
 def fine_tunable_names(catalog: Sequence[CatalogModel], besides: str | None = None) -> str:
-    names = sorted(entry.id for entry in catalog if entry.fine_tunable and entry.id != besides)
+    # Base models only: the account's own fine-tuned models would bury them.
+    names = sorted(
+        entry.id
+        for entry in catalog
+        if entry.fine_tunable and entry.base is None and entry.id != besides
+    )
     return ", ".join(names) if names else "none (ask the account's administrator)"
 
 

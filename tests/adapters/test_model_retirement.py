@@ -30,6 +30,7 @@ from tests.pipeline.data import TRAIN, VALIDATION
 S = RunState
 DEFAULT = "gpt-oss-20b"  # the DEFAULT_MODEL setting
 TUNABLE = "gpt-4.1-mini-2025-04-14"
+ENDING = "gpt-4.1-nano-2025-04-14"  # its fine-tuning retires in ten days in this account
 NO_DEPLOY = {"hyperparameters": {"n_epochs": 1}, "deploy": {"enabled": False}}
 
 
@@ -49,13 +50,15 @@ def in_days(days: int) -> str:
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory) -> Iterator[Emulator]:
-    """An account where the default model can no longer be fine-tuned, and where models
-    fine-tuned from gpt-4.1-mini stop answering in ten days."""
+    """An account where the default model can no longer be fine-tuned, where models
+    fine-tuned from gpt-4.1-mini stop answering in ten days, and gpt-4.1-nano's fine-tuning
+    retires in ten days."""
     path = catalog_where(
         tmp_path_factory.mktemp("catalog"),
         **{
             DEFAULT: {"fine_tune_retires": "2026-01-01"},
             TUNABLE: {"fine_tuned_retires": in_days(10)},
+            ENDING: {"fine_tune_retires": in_days(10)},
         },
     )
     with running_emulator(timings=Timings.fast(), catalog_file=path) as running:
@@ -190,3 +193,17 @@ def test_the_account_is_asked_once_per_hour_and_again_for_a_newly_expected_model
     catalog.models(expecting="gpt-4.1-mini-2025-04-14.ft-not-yet")  # asked about once only
     assert emulator.count("GET", "/openai/models") == before + 2
     assert {m.id for m in first} >= {DEFAULT, TUNABLE}
+
+
+def test_a_model_whose_fine_tuning_retires_within_30_days_starts_with_a_warning(
+    services, azurite
+) -> None:
+    run = unique("ending")
+    drop_run(services, azurite, run, json.dumps({**NO_DEPLOY, "model": ENDING}))
+    record = tick_until(services, run, S.QUEUED, S.RUNNING, S.SUCCEEDED)
+    assert record.model_warnings == [
+        f"fine-tuning of {ENDING} retires on {in_days(10)} (the account says); plan a move to "
+        "another model: gpt-4.1-2025-04-14, gpt-4.1-mini-2025-04-14, gpt-4o-2024-08-06, "
+        "gpt-4o-mini-2024-07-18"
+    ]
+    assert f"warning: {record.model_warnings[0]}" in [e.reason for e in record.timeline]

@@ -29,7 +29,8 @@ def test_an_api_model_is_read_with_its_dates_and_capabilities() -> None:
 
 
 def test_a_model_the_account_cannot_fine_tune_is_refused_naming_those_it_can() -> None:
-    catalog = [entry("a"), entry("b", fine_tunable=False), entry("c")]
+    tuned = CatalogModel("a.ft-1", True, base="a")  # named by its base, not listed itself
+    catalog = [entry("a"), entry("b", fine_tunable=False), entry("c"), tuned]
     assert admit("b", catalog, NOW).refusal == (
         "this Azure OpenAI account lists, but cannot fine-tune now, the model 'b'; it can "
         'fine-tune: a, c. Name one as "model" in run.json.'
