@@ -120,7 +120,10 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         results.visible_at = NEVER
     with state.lock:
         state.jobs[job.id] = job
-        state.trained[job.fine_tuned_model] = train_data
+        # A continued model answers from what its parent learnt as well as from the new data.
+        parent = state.trained.get(model)
+        learnt = parent.examples + train_data.examples if parent else train_data.examples
+        state.trained[job.fine_tuned_model] = Dataset(learnt, train_data.fingerprint)
     location = f"http://{request.header('host')}/openai/fine_tuning/jobs/{job.id}"
     return json_response(201, job.to_json(now), {"Location": location})
 
