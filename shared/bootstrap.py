@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import partial
 
 from azure.core.credentials import TokenCredential
@@ -82,6 +83,7 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
     from shared.adapters.arm import ArmDeployments
     from shared.adapters.azure_openai import AzureOpenAIChat, AzureOpenAIFineTuning
     from shared.adapters.blob_files import BlobInboxFiles, BlobReportStore
+    from shared.adapters.model_catalog import AzureOpenAIModelCatalog
     from shared.adapters.table_store import TableRunStore
     from shared.evaluation.adapters import AzureOpenAIModelCalls, BlobEvaluationReports
     from shared.evaluation.ports import EvaluationKit, EvaluationSettings
@@ -157,6 +159,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
             on_evaluated=partial(after_evaluation, improvement),
         ),
         improvement=improvement,
+        models=AzureOpenAIModelCatalog(
+            client, timedelta(minutes=settings.model_catalog_ttl_minutes)
+        ),
     )
 
 

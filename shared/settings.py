@@ -80,6 +80,8 @@ class Settings:
     improve_phrasings: int = 12
     improve_max_usd: float = 5.0
     improve_max_examples: int = 200
+    # How long the account's model list (GET /openai/models) is kept before it is asked again.
+    model_catalog_ttl_minutes: float = 60.0
 
     def __repr__(self) -> str:
         shown = []
@@ -161,7 +163,9 @@ class Settings:
                 "REPORTS_CONTAINER", CONTAINER_NAME, "training-reports"
             ),
             runs_table=reader.matching("RUNS_TABLE", TABLE_NAME, "TunedropRuns"),
-            default_model=reader.text("DEFAULT_MODEL", "gpt-4o-mini-2024-07-18"),
+            default_model=reader.text(
+                "DEFAULT_MODEL", "gpt-oss-20b"
+            ),  # shared.models.DEFAULT_MODEL
             base_deployment=reader.text("BASE_DEPLOYMENT", ""),
             settle_seconds=reader.number("SETTLE_SECONDS", float, 60.0),
             deploy_ttl_hours=reader.number("DEPLOY_TTL_HOURS", float, 24.0),
@@ -194,6 +198,7 @@ class Settings:
             improve_phrasings=reader.number("IMPROVE_PHRASINGS", int, 12),
             improve_max_usd=reader.number("IMPROVE_MAX_USD", float, 5.0),
             improve_max_examples=reader.number("IMPROVE_MAX_EXAMPLES", int, 200),
+            model_catalog_ttl_minutes=reader.number("MODEL_CATALOG_TTL_MINUTES", float, 60.0),
         )
         if reader.problems:
             raise SettingsError(

@@ -1,4 +1,4 @@
-"""`python -m localdev.emulator --port N --arm-port M [--timings fast|realistic]`."""
+"""`python -m localdev.emulator --port N --arm-port M [--timings fast|realistic] [--catalog F]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from localdev.emulator.emulator import running_emulator
@@ -22,12 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="data-plane HTTP port (0: any free)")
     parser.add_argument("--arm-port", type=int, default=0, help="ARM HTTPS port (0: any free)")
     parser.add_argument("--timings", choices=("fast", "realistic"), default="fast")
+    parser.add_argument(
+        "--catalog", type=Path, help="a catalog file of models and dates (default: catalog.json)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     with running_emulator(
-        port=args.port, arm_port=args.arm_port, timings=Timings.named(args.timings)
+        port=args.port,
+        arm_port=args.arm_port,
+        timings=Timings.named(args.timings),
+        catalog_file=args.catalog,
     ) as emulator:
         print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
         print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")

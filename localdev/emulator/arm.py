@@ -91,6 +91,55 @@ def register(router: Router, state: State) -> None:
     router.add("DELETE", ACCOUNT + "/deployments/{name}", partial(delete_deployment, state))
     router.add("GET", OPERATIONS + "/operationStatuses/{op}", partial(operation_status, state))
     router.add("GET", OPERATIONS + "/operationResults/{op}", partial(operation_result, state))
+    router.add("GET", OPERATIONS + "/models", partial(list_location_models, state))
+    router.add("GET", ACCOUNT + "/models", partial(list_account_models, state))
+
+
+def list_location_models(state: State, request: Request, params: dict[str, str]) -> Response:
+    """Models_List: the models of a region, each as `{kind, skuName, model: AccountModel}`."""
+    if params["sub"] != state.subscription_id:
+        raise ApiError(
+            404, "SubscriptionNotFound", f"The subscription '{params['sub']}' could not be found."
+        )
+    value = [
+        {"kind": "OpenAI" if m.arm_format == "OpenAI" else "AIServices", "skuName": "S0",
+         "model": _account_model(m, state.now())}
+        for m in state.catalog.models
+    ]  # fmt: skip
+    return json_response(200, {"value": value})
+
+
+def list_account_models(state: State, request: Request, params: dict[str, str]) -> Response:
+    """Accounts_ListModels: the models this account can deploy or fine-tune (AccountModel)."""
+    _check_scope(state, params)
+    now = state.now()
+    return json_response(200, {"value": [_account_model(m, now) for m in state.catalog.models]})
+
+
+def _account_model(model: catalog.BaseModel, now: float) -> dict[str, Any]:
+    """ARM's view of a catalog model: the cognitiveservices spec's `AccountModel`."""
+    deprecation: dict[str, str] = {}
+    if model.inference_retires_at is not None:
+        deprecation["inference"] = _iso(model.inference_retires_at)
+    if model.fine_tune_retires_at is not None:
+        deprecation["fineTune"] = _iso(model.fine_tune_retires_at)
+    if model.retired_at(now):
+        lifecycle = "Deprecated"
+    elif model.lifecycle_status == "preview":
+        lifecycle = "Preview"
+    else:
+        lifecycle = "GenerallyAvailable"
+    fine_tune = model.fine_tunable_at(now)
+    return {
+        "publisher": "OpenAI", "format": model.arm_format, "name": model.arm_name,
+        "version": model.version, "isDefaultVersion": True,
+        "capabilities": {"chatCompletion": "true", "fineTune": str(fine_tune).lower()},
+        "finetuneCapabilities": {"supervisedFineTuning": "true"} if fine_tune else {},
+        "deprecation": deprecation, "lifecycleStatus": lifecycle,
+        "skus": [{"name": sku, "capacity": {"maximum": catalog.CAPACITY_QUOTA, "default": 1}}
+                 for sku in ("Standard", "GlobalStandard", "DeveloperTier")],
+        "maxCapacity": catalog.CAPACITY_QUOTA,
+    }  # fmt: skip
 
 
 def live_deployment(state: State, name: str) -> Deployment | None:
@@ -200,8 +249,18 @@ def operation_result(state: State, request: Request, params: dict[str, str]) -> 
 
 def _served_model(state: State, model_format: str, name: str, version: str) -> tuple[str, str]:
     """(data-plane model id, version) for an ARM model; the service's error if it is unknown."""
-    base = catalog.base_model_for_arm(name, version or None) if model_format == "OpenAI" else None
-    if base is not None:
+    base = state.catalog.base_model_for_arm(name, version or None)
+    if base is not None and base.arm_format == model_format:
+        if base.retired_at(state.now()):
+            # The shape real ARM gives (seen in microsoft/microsoft-foundry-for-vscode#491 and
+            # Azure-Samples/Azure-Functions-OpenAI-Demo#30); the 400 status is a guess.
+            since = datetime.datetime.fromtimestamp(base.inference_retires_at or 0, datetime.UTC)
+            raise ApiError(
+                400,
+                "ServiceModelDeprecated",
+                f"The model 'Format:{base.arm_format},Name:{base.arm_name},Version:"
+                f"{base.version}' has been deprecated since {since:%m/%d/%Y %H:%M:%S}.",
+            )
         return base.id, base.version
     now = state.now()
     with state.lock:

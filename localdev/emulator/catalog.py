@@ -1,8 +1,22 @@
-"""The base models the emulated account offers, by data-plane id and by ARM name + version."""
+"""The models the emulated account offers, read from a dated catalog file (`catalog.json`).
+
+Each model has its data-plane `id`, its ARM (`arm_format`, `arm_name`, `version`), and the dates
+the docs give: when its fine-tuning retires, when the base model retires, and when deployments
+of models fine-tuned from it retire. The emulator measures them against its own clock, so a test
+that moves the clock past a date sees the account refuse what the real one would.
+A test may pass its own file (`running_emulator(catalog=...)`), e.g. one where the default
+model is retired.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+CATALOG_FILE = Path(__file__).resolve().parent / "catalog.json"
 
 
 @dataclass(frozen=True)
@@ -14,27 +28,48 @@ class BaseModel:
     version: str
     fine_tunable: bool
     created_at: int
-    inference_retires_at: int
-    fine_tune_retires_at: int
+    inference_retires_at: int | None
+    fine_tune_retires_at: int | None
+    arm_format: str = "OpenAI"
+    lifecycle_status: str = "generally-available"
+    tuned_retires_at: int | None = None
+    """When deployments of models fine-tuned from this one stop answering."""
+
+    def fine_tunable_at(self, now: float) -> bool:
+        return self.fine_tunable and not _past(self.fine_tune_retires_at, now)
+
+    def retired_at(self, now: float) -> bool:
+        """True once the base model itself no longer serves (or deploys)."""
+        return _past(self.inference_retires_at, now)
 
 
-# Unix times: 2024-07-18, 2024-08-06, 2025-04-14, 2024-01-25; retirements set well ahead.
-_RETIRE_LATE = 1893456000  # 2030-01-01
-_RETIRE_FT = 1861920000  # 2029-01-01
-BASE_MODELS: tuple[BaseModel, ...] = (
-    BaseModel("gpt-4o-mini-2024-07-18", "gpt-4o-mini", "2024-07-18", True, 1721260800,
-              _RETIRE_LATE, _RETIRE_FT),
-    BaseModel("gpt-4o-2024-08-06", "gpt-4o", "2024-08-06", True, 1722902400,
-              _RETIRE_LATE, _RETIRE_FT),
-    BaseModel("gpt-4.1-2025-04-14", "gpt-4.1", "2025-04-14", True, 1744588800,
-              _RETIRE_LATE, _RETIRE_FT),
-    BaseModel("gpt-4.1-mini-2025-04-14", "gpt-4.1-mini", "2025-04-14", True, 1744588800,
-              _RETIRE_LATE, _RETIRE_FT),
-    BaseModel("gpt-4.1-nano-2025-04-14", "gpt-4.1-nano", "2025-04-14", True, 1744588800,
-              _RETIRE_LATE, _RETIRE_FT),
-    BaseModel("gpt-35-turbo-0125", "gpt-35-turbo", "0125", True, 1706140800,
-              _RETIRE_LATE, _RETIRE_FT),
-)  # fmt: skip
+@dataclass(frozen=True)
+class Catalog:
+    """The models of one emulated account, and where they came from."""
+
+    models: tuple[BaseModel, ...]
+    checked_on: str = ""
+
+    @classmethod
+    def load(cls, path: Path = CATALOG_FILE) -> Catalog:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(tuple(_model(item) for item in data["models"]), str(data.get("checked_on", "")))
+
+    def base_model(self, model_id: str) -> BaseModel | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def base_model_for_arm(self, name: str, version: str | None) -> BaseModel | None:
+        """The base model an ARM deployment names; no version means the newest of that name."""
+        candidates = [m for m in self.models if m.arm_name == name]
+        if version:
+            candidates = [m for m in candidates if m.version == version]
+        return max(candidates, key=lambda m: m.created_at, default=None)
+
+    def base_of_tuned(self, model_id: str) -> BaseModel | None:
+        """The base model of a fine-tuned id `<base>.ft-<job>[-<suffix>]`."""
+        base, marker, _ = model_id.partition(".ft-")
+        return self.base_model(base) if marker else None
+
 
 DEFAULT_BASE_DEPLOYMENTS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
@@ -48,12 +83,38 @@ CAPACITY_QUOTA = 1000
 
 
 def base_model(model_id: str) -> BaseModel | None:
-    return next((m for m in BASE_MODELS if m.id == model_id), None)
+    """A base model of the default catalog (the emulator's state has its own `catalog`)."""
+    return DEFAULT_CATALOG.base_model(model_id)
 
 
 def base_model_for_arm(name: str, version: str | None) -> BaseModel | None:
-    """The base model an ARM deployment names; no version means the newest one of that name."""
-    candidates = [m for m in BASE_MODELS if m.arm_name == name]
-    if version:
-        candidates = [m for m in candidates if m.version == version]
-    return max(candidates, key=lambda m: m.created_at, default=None)
+    return DEFAULT_CATALOG.base_model_for_arm(name, version)
+
+
+def _model(item: dict[str, Any]) -> BaseModel:
+    return BaseModel(
+        id=item["id"],
+        arm_name=item["arm_name"],
+        version=item["version"],
+        fine_tunable=bool(item["fine_tune"]),
+        created_at=_unix(item["created"]) or 0,
+        inference_retires_at=_unix(item.get("retires")),
+        fine_tune_retires_at=_unix(item.get("fine_tune_retires")),
+        arm_format=item.get("arm_format", "OpenAI"),
+        lifecycle_status=item.get("lifecycle", "generally-available"),
+        tuned_retires_at=_unix(item.get("fine_tuned_retires")),
+    )
+
+
+def _unix(day: str | None) -> int | None:
+    if not day:
+        return None
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+
+
+def _past(when: int | None, now: float) -> bool:
+    return when is not None and now >= when
+
+
+DEFAULT_CATALOG = Catalog.load()
+BASE_MODELS: tuple[BaseModel, ...] = DEFAULT_CATALOG.models

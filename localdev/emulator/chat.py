@@ -16,7 +16,6 @@ import uuid
 from functools import partial
 from typing import Any
 
-from localdev.emulator import catalog
 from localdev.emulator.arm import live_deployment
 from localdev.emulator.datasets import TOKENS_PER_MESSAGE, TOKENS_PER_REPLY, message_text
 from localdev.emulator.grader import base_reply, grade
@@ -62,7 +61,7 @@ def chat_completions(state: State, request: Request, params: dict[str, str]) -> 
     )
     if response_format is not None:
         name, schema = response_format
-        graded = grade(name, question) if catalog.base_model(deployment.serves) else None
+        graded = grade(name, question) if state.catalog.base_model(deployment.serves) else None
         reply = graded if graded is not None else json.dumps(minimal_instance(schema))
     else:
         reply = _reply(state, deployment.serves, deployment.name, question)
@@ -99,7 +98,7 @@ def chat_completions(state: State, request: Request, params: dict[str, str]) -> 
 
 
 def _reply(state: State, model_id: str, deployment: str, question: str) -> str:
-    if catalog.base_model(model_id) is not None:
+    if state.catalog.base_model(model_id) is not None:
         return base_reply(model_id, deployment, question)
     with state.lock:
         examples = state.trained[model_id].examples

@@ -48,6 +48,7 @@ class Emulator:
         resource_group: str = DEFAULT_RESOURCE_GROUP,
         account_name: str = DEFAULT_ACCOUNT_NAME,
         clock: Callable[[], float] = time.time,
+        catalog_file: Path | None = None,
     ) -> None:
         self.timings = timings or Timings.fast()
         self.api_key = api_key
@@ -66,6 +67,8 @@ class Emulator:
             api_key=api_key,
             clock=clock,
         )
+        if catalog_file is not None:
+            self._state.catalog = catalog.Catalog.load(catalog_file)
         self._stopping = threading.Event()
         self._listeners: list[Listener] = []
         self._cert_dir: Path | None = None
@@ -142,7 +145,7 @@ class Emulator:
     def _add_base_deployments(self) -> None:
         now = self._state.now()
         for name, model_id in self._base_deployments.items():
-            model = catalog.base_model(model_id)
+            model = self._state.catalog.base_model(model_id)
             if model is None:
                 raise ValueError(
                     f'base deployment "{name}": "{model_id}" is not a known base model'
@@ -162,16 +165,18 @@ def running_emulator(
     timings: Timings | None = None,
     base_deployments: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
+    catalog_file: Path | None = None,
 ) -> Iterator[Emulator]:
     """Runs an emulator for the `with` block. Port 0 picks a free port.
 
     `base_deployments` maps deployment name -> base model id, deployed and ready at start
     (default: gpt-4o-mini and gpt-4o). `clock` (seconds) is what files, jobs and deployments
     age by: a test can stop it to look at a job in a state it would otherwise pass in a blink.
+    `catalog_file` replaces the dated `catalog.json` (the models and their retirement dates).
     """
     emulator = Emulator(
         port=port, arm_port=arm_port, timings=timings, base_deployments=base_deployments,
-        clock=clock,
+        clock=clock, catalog_file=catalog_file,
     )  # fmt: skip
     emulator.start()
     try:

@@ -44,7 +44,9 @@ class Job:
 
     @property
     def fine_tuned_model(self) -> str:
-        name = f"{self.model}.ft-{self.id.removeprefix('ftjob-')}"
+        # Continuing a fine-tuned model names the result after the base model again.
+        base = self.model.partition(".ft-")[0]
+        name = f"{base}.ft-{self.id.removeprefix('ftjob-')}"
         return f"{name}-{self.suffix}" if self.suffix else name
 
     def status(self, now: float) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from functools import partial
 from typing import Any
 
-from localdev.emulator import catalog
 from localdev.emulator.datasets import Dataset, too_few_training_examples
 from localdev.emulator.files import StoredFile, store_file
 from localdev.emulator.jobs import TERMINAL, Job, checkpoints, events
@@ -37,6 +37,37 @@ def find_job(state: State, job_id: str) -> Job:
     return job
 
 
+def fine_tunable_model(state: State, model_id: str) -> str:
+    """The model a job may train: a base model the catalog lets this account fine-tune now, or
+    a fine-tuned model of this account whose base still can (continuous fine-tuning).
+    The refusal's shape is a guess (see README): the spec documents no code for it."""
+    now = state.now()
+    base = state.catalog.base_model(model_id)
+    if base is None:
+        with state.lock:
+            tuned = any(
+                j.fine_tuned_model == model_id and j.status(now) == "succeeded"
+                for j in state.jobs.values()
+            )
+        base = state.catalog.base_of_tuned(model_id) if tuned else None
+    if base is None or not base.fine_tunable:
+        raise ApiError(
+            400, "invalidPayload", "The specified base model does not support fine-tuning."
+        )
+    if not base.fine_tunable_at(now):
+        raise ApiError(
+            400,
+            "invalidPayload",
+            f"The model '{model_id}' can no longer be fine-tuned: fine-tuning of {base.id} "
+            f"retired on {_day(base.fine_tune_retires_at)}.",
+        )
+    return model_id
+
+
+def _day(when: int | None) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(when or 0))
+
+
 def create_job(state: State, request: Request, params: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict):
@@ -44,11 +75,7 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
     missing = [k for k in ("model", "training_file") if not body.get(k)]
     if missing:
         raise ApiError(400, "invalidPayload", f"The request is missing: {', '.join(missing)}.")
-    model = catalog.base_model(str(body["model"]))
-    if model is None or not model.fine_tunable:
-        raise ApiError(
-            400, "invalidPayload", "The specified base model does not support fine-tuning."
-        )
+    model = fine_tunable_model(state, str(body["model"]))
     training, train_data = _processed_file(state, str(body["training_file"]), "training")
     validation, n_valid = None, 0
     if body.get("validation_file"):
@@ -74,7 +101,7 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         content=results_csv(plan).encode(), path=None, visible_at=trains_until,
     )  # fmt: skip
     job = Job(
-        id=new_id("ftjob"), model=model.id, training_file=training.id,
+        id=new_id("ftjob"), model=model, training_file=training.id,
         validation_file=validation.id if validation else None, suffix=suffix, seed=seed,
         created_at=now, started_at=started, trains_until=trains_until, ended_at=trains_until,
         outcome="succeeded", plan=plan, trained_tokens=train_data.tokens * hyper.n_epochs,
@@ -93,7 +120,10 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         results.visible_at = NEVER
     with state.lock:
         state.jobs[job.id] = job
-        state.trained[job.fine_tuned_model] = train_data
+        # A continued model answers from what its parent learnt as well as from the new data.
+        parent = state.trained.get(model)
+        learnt = parent.examples + train_data.examples if parent else train_data.examples
+        state.trained[job.fine_tuned_model] = Dataset(learnt, train_data.fingerprint)
     location = f"http://{request.header('host')}/openai/fine_tuning/jobs/{job.id}"
     return json_response(201, job.to_json(now), {"Location": location})
 

@@ -1,11 +1,16 @@
-"""GET /models: the base models that can be fine-tuned, and this account's fine-tuned ones."""
+"""GET /models: the account's base models and its fine-tuned ones, as of the emulator's clock.
+
+Each answer is measured against `state.now()`: past a model's fine-tune retirement its
+`capabilities.fine_tune` is false, past its retirement `capabilities.inference` is false. A
+fine-tuned model can be trained further (continuous fine-tuning) while its base can.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
 
-from localdev.emulator.catalog import BASE_MODELS, BaseModel
+from localdev.emulator.catalog import BaseModel
 from localdev.emulator.jobs import Job
 from localdev.emulator.store import State
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response
@@ -22,7 +27,8 @@ def all_models(state: State) -> list[dict[str, Any]]:
     now = state.now()
     with state.lock:
         tuned = [j for j in state.jobs.values() if j.status(now) == "succeeded"]
-    return [_base(m) for m in BASE_MODELS] + [_tuned(j) for j in tuned]
+    bases = [_base(m, now) for m in state.catalog.models]
+    return bases + [_tuned(j, state.catalog.base_of_tuned(j.fine_tuned_model), now) for j in tuned]
 
 
 def list_models(state: State, request: Request, params: dict[str, str]) -> Response:
@@ -36,28 +42,31 @@ def get_model(state: State, request: Request, params: dict[str, str]) -> Respons
     return json_response(200, found)
 
 
-def _base(model: BaseModel) -> dict[str, Any]:
+def _base(model: BaseModel, now: float) -> dict[str, Any]:
+    deprecation = {"inference": model.inference_retires_at}
+    if model.fine_tune_retires_at is not None:
+        deprecation["fine_tune"] = model.fine_tune_retires_at
     return {
         "object": "model",
         "id": model.id,
         "created_at": model.created_at,
         "status": "succeeded",
         "capabilities": {
-            "fine_tune": model.fine_tunable,
-            "inference": True,
+            "fine_tune": model.fine_tunable_at(now),
+            "inference": not model.retired_at(now),
             "completion": False,
             "chat_completion": True,
             "embeddings": False,
         },
-        "lifecycle_status": "generally-available",
-        "deprecation": {
-            "fine_tune": model.fine_tune_retires_at,
-            "inference": model.inference_retires_at,
-        },
+        "lifecycle_status": model.lifecycle_status,
+        # The spec requires `inference`; a model the docs give no date for answers null.
+        "deprecation": deprecation,
     }
 
 
-def _tuned(job: Job) -> dict[str, Any]:
+def _tuned(job: Job, base: BaseModel | None, now: float) -> dict[str, Any]:
+    ends = base.tuned_retires_at if base else None
+    retires = ends if ends is not None else int(job.ended_at) + YEAR_SECONDS
     return {
         "object": "model",
         "id": job.fine_tuned_model,
@@ -66,12 +75,12 @@ def _tuned(job: Job) -> dict[str, Any]:
         "model": job.model,
         "fine_tune": job.id,
         "capabilities": {
-            "fine_tune": False,
-            "inference": True,
+            "fine_tune": base is not None and base.fine_tunable_at(now),
+            "inference": now < retires,
             "completion": False,
             "chat_completion": True,
             "embeddings": False,
         },
         "lifecycle_status": "generally-available",
-        "deprecation": {"inference": int(job.ended_at) + YEAR_SECONDS},
+        "deprecation": {"inference": retires},
     }

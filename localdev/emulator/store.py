@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from localdev.emulator.catalog import DEFAULT_CATALOG, Catalog
 from localdev.emulator.faults import FaultBook
 from localdev.emulator.requestlog import RequestLog
 from localdev.emulator.timings import Timings
@@ -54,6 +55,8 @@ class State:
         self.chat_calls: dict[str, list[float]] = {}  # deployment -> recent chat request times
         self.faults = FaultBook()
         self.log = RequestLog()
+        self.catalog: Catalog = DEFAULT_CATALOG
+        """The models this account offers (`catalog.json`, or a test's own file)."""
 
     def now(self) -> float:
         return self.clock()

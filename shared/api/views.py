@@ -96,6 +96,7 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
         ),
         "evaluation": evaluation_summary(run.evaluation, run_links(run.name)),
         "links": run_links(run.name),
+        "model_warnings": list(run.model_warnings),
     }
 
 

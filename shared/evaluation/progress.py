@@ -1,7 +1,8 @@
 """An evaluation in progress: its probes, every answer so far, and what to ask next. Pure.
 
-The service saves this document after every call, so an evaluation spread over many ticks (a
-capacity-1 deployment answers about once a minute) resumes after a restart exactly where it
+The service saves this document after every call, so an evaluation spread over many ticks (one
+capacity unit is 1,000 tokens and 6 requests a minute, each request counting its prompt plus its
+max_tokens: a few probes a minute) resumes after a restart exactly where it
 stopped: a task whose result is recorded is never asked again. Tasks come in this order:
 
     paraphrase each trained probe (only when generating paraphrases), then, probe by probe:

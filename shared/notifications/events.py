@@ -56,6 +56,9 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         "improved": "the run was improved: `improvement.stage` is `written` when the child "
         "run's augmented files were written to the reports container, `started` when the child "
         "run was dropped into the inbox; `improvement.child` names it",
+        # Raised by `shared.pipeline.model_admission`, once per run, 30 days ahead.
+        "model_retiring": "the deployed model retires within 30 days, after which it stops "
+        "answering; `model` and `retires_at` say which and when",
     }
 )
 

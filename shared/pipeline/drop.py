@@ -16,7 +16,7 @@ from shared.errors import ConcurrentUpdate, InvalidInput, InvalidRunConfig
 from shared.pipeline.probes_file import check_probes, is_probes_blob
 from shared.pipeline.protocols import BlobInfo
 from shared.pipeline.services import Services
-from shared.runs.config import MAX_CONFIG_BYTES, RunConfig, parse_run_config
+from shared.runs.config import MAX_CONFIG_BYTES, RunConfig, config_warnings, parse_run_config
 from shared.runs.facts import FileVerdict
 from shared.runs.names import (
     FileKind,
@@ -135,7 +135,10 @@ def _check_config(
         report = {"valid": False, "errors": errors, "warnings": []}
         summary = exc.problems[0] if len(exc.problems) == 1 else f"{exc.problems[0]} (+more)"
         return report, FileVerdict(info.etag, False, path.report_name, summary, now), None
-    report = {"valid": True, "errors": [], "warnings": [], "config": config.to_dict()}
+    warnings = [
+        _finding(path.blob_name, "run_config_warning", text) for text in config_warnings(config)
+    ]
+    report = {"valid": True, "errors": [], "warnings": warnings, "config": config.to_dict()}
     verdict = FileVerdict(info.etag, True, path.report_name, "valid run.json", now)
     return report, verdict, config
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.model_catalog import ModelCatalog
 from shared.notifications.service import Notifier
 from shared.pipeline.protocols import (
     Chat,
@@ -51,3 +52,5 @@ class Services:
     """What the evaluation of deployed models uses (None: no evaluation)."""
     improvement: ImprovementKit | None = None
     """What improving a run uses (None: runs are not improved)."""
+    models: ModelCatalog | None = None
+    """The account's model list (None: hand-built test services, which skip the model checks)."""

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+from shared.pipeline.model_admission import admit_run_model
 from shared.pipeline.protocols import JobSpec, ModelEvaluation, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
@@ -64,7 +65,8 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
         case FailRun(reason=reason):
             run.fail(reason, now)
         case StartRun(reason=reason):
-            run.start(now, default_config(services.policy.defaults), reason)
+            if admit_run_model(run, services, now):
+                run.start(now, default_config(services.policy.defaults), reason)
         case UploadFile(kind=kind):
             _upload(run, kind, services, now)
         case WaitForFileProcessing(kinds=kinds):

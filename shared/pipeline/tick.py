@@ -17,6 +17,7 @@ from shared.errors import (
     PermanentServiceError,
     TransientServiceError,
 )
+from shared.pipeline.model_admission import note_deployed_retirement
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
 from shared.runs.facts import Claim
@@ -106,6 +107,8 @@ def _advance(run: Run, services: Services, now: datetime, summary: TickSummary) 
         services.runs.save(run)
         summary.stalled.append(run.name)
         logger.warning("Run %s is stalled in %s", run.name, run.state.value)
+    if note_deployed_retirement(run, services, now):
+        services.runs.save(run)
     previous: Step | None = None
     for _ in range(MAX_STEPS_PER_RUN):
         step = next_step(run, now, policy)

@@ -69,6 +69,8 @@ def _header(view: Mapping[str, Any]) -> str:
         notes.append('<p class="warning" id="stalled">No progress for a long time: stalled.</p>')
     if view.get("failure_reason"):
         notes.append(f'<p class="error" id="failure">{_text(view["failure_reason"])}</p>')
+    for warning in view.get("model_warnings") or ():
+        notes.append(f'<p class="warning" id="model-warning">{_text(warning)}</p>')
     if view.get("retry"):
         retry = view["retry"]
         notes.append(

@@ -95,6 +95,8 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         event_sequence=int(data.get("event_sequence", 0)),
         evaluation=EvaluationFlag.from_dict(data["evaluation"]) if data.get("evaluation") else None,
         version=version,
+        model_warnings=[str(item) for item in data.get("model_warnings", [])],
+        model_retirement_noted=data.get("model_retirement_noted"),
     )
 
 

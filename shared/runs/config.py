@@ -18,8 +18,9 @@
         "checkpoint": "final"                 "final", or "best": the kept checkpoint with the
       },                                      lowest validation loss
       "evaluate": true,                       evaluate the deployed model (shared.evaluation)
-      "improve": {"auto": true, "max_usd": 5}  improve it with no hands (shared.runs.improve_config)
-    }
+      "improve": {"auto": true, "max_usd": 5}, improve it with no hands (shared.runs.improve_config)
+      "from_run": "support-bot-v1"            continuous fine-tuning: start from that run's
+    }                                         fine-tuned model instead of "model"
 
 "auto" leaves the choice to the service (the field is not sent).
 """
@@ -33,14 +34,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from shared.errors import InvalidRunConfig
-from shared.models import BASE_MODELS
+from shared.models import MODEL_ID, uncountable_reason
 from shared.runs.improve_config import ImproveConfig, parse_improve
+from shared.runs.names import RUN_NAME
 
 MAX_CONFIG_BYTES = 64 * 1024
 AUTO = "auto"
 SKUS = ("Standard", "GlobalStandard", "DeveloperTier")
 CHECKPOINTS = ("final", "best")
-SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+# The job suffix: a-z A-Z 0-9 - _ only, up to 40 (the fine-tuning jobs REST reference and SDK).
+SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+DEVELOPER_TIER_HOURS = 24.0
+"""A DeveloperTier deployment is deleted by the service after a fixed 24 hours."""
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MAX_SEED = 2**31 - 1
 
@@ -83,6 +88,8 @@ class RunConfig:
     deploy: DeployConfig = field(default_factory=DeployConfig)
     evaluate: bool = True
     improve: ImproveConfig = field(default_factory=ImproveConfig)
+    from_run: str | None = None
+    """Continuous fine-tuning: the run whose fine-tuned model this run trains further."""
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -164,6 +171,19 @@ def parse_deploy_options(data: Mapping[str, Any], base: DeployConfig) -> DeployC
     return options
 
 
+def config_warnings(config: RunConfig) -> list[str]:
+    """What a valid run.json may still get wrong, each naming its field."""
+    warnings = []
+    deploy = config.deploy
+    if deploy.enabled and deploy.sku == "DeveloperTier" and deploy.ttl_hours > DEVELOPER_TIER_HOURS:
+        warnings.append(
+            f'run.json: "deploy.ttl_hours" is {deploy.ttl_hours:g}, but a DeveloperTier '
+            "deployment is deleted by the service after 24 hours (it has no hosting fee and no "
+            "SLA); the model stays and can be deployed again"
+        )
+    return warnings
+
+
 def _collecting_duplicates(duplicates: list[str]) -> Any:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -188,16 +208,27 @@ class _Reader:
         self.problems.append(f'run.json: "{printable}" {rule}')
 
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
-        top = {"model", "suffix", "hyperparameters", "seed", "deploy", "evaluate", "improve"}
+        top = {
+            "model", "suffix", "hyperparameters", "seed", "deploy", "evaluate", "improve",
+            "from_run",
+        }  # fmt: skip
         self.unknown(data, "", top)
+        # Whether the account can fine-tune the model is its own answer, asked when the run
+        # starts (shared.pipeline.model_admission); here only what Tunedrop itself needs.
         model = data.get("model", defaults.model)
-        if not isinstance(model, str) or model not in BASE_MODELS:
-            known = ", ".join(sorted(BASE_MODELS))
-            self.problem("model", f"must be a base model Tunedrop can fine-tune: {known}")
+        if not isinstance(model, str) or not MODEL_ID.match(model):
+            self.problem("model", "must be a model id such as gpt-4.1-mini-2025-04-14")
             model = defaults.model
+        elif (reason := uncountable_reason(model)) is not None:
+            self.problem("model", f"cannot be counted exactly: {reason}")
+            model = defaults.model
+        from_run = data.get("from_run")
+        if from_run is not None and (not isinstance(from_run, str) or not RUN_NAME.match(from_run)):
+            self.problem("from_run", "must be the name of an earlier run (its folder name)")
+            from_run = None
         suffix = data.get("suffix")
         if suffix is not None and (not isinstance(suffix, str) or not SUFFIX.match(suffix)):
-            self.problem("suffix", "must be 1 to 40 letters, digits, '.', '_' or '-'")
+            self.problem("suffix", "must be 1 to 40 letters, digits, '_' or '-'")
             suffix = None
         hyper = self.section(data, "hyperparameters")
         self.unknown(hyper, "hyperparameters.", set(HYPERPARAMETERS))
@@ -228,6 +259,7 @@ class _Reader:
             deploy=self.deploy(self.section(data, "deploy"), defaults),
             evaluate=evaluate,
             improve=parse_improve(self.section(data, "improve"), self.problem),
+            from_run=from_run,
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

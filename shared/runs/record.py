@@ -7,7 +7,7 @@ to its timeline. They raise `IllegalTransition` for a move its state forbids. No
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,6 +91,11 @@ class Run:
     """The store's concurrency token (an ETag) of the row this record was read from."""
     raised: list[RaisedEvent] = field(default_factory=list, compare=False, repr=False)
     """Events raised since the record was read; the store saves them with it, then clears."""
+    model_warnings: list[str] = field(default_factory=list)
+    """What the account said about the run's model that the user should act on: a fine-tuning
+    or a deployment that retires soon (`shared.pipeline.model_admission`)."""
+    model_retirement_noted: str | None = None
+    """The deployed model whose coming retirement was announced (once per run and model)."""
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
@@ -421,6 +426,34 @@ class Run:
         if self.deployment is None:
             raise IllegalTransition(f"run {self.name!r} has no deployment.")
         return self.deployment
+
+    # -- what the account says about the model (shared.pipeline.model_admission) ------------
+
+    def model_trained_from(self, model: str, now: datetime, reason: str) -> None:
+        """Continuous fine-tuning: the run trains `model` (a parent run's fine-tuned model)."""
+        self._expect(S.WAITING_FOR_FILES, "choose the model to train")
+        if self.config is not None:
+            self.config = replace(self.config, model=model)
+        self._note(now, reason)
+
+    def model_warned(self, warning: str, now: datetime) -> None:
+        self.model_warnings = [*self.model_warnings, warning]
+        self._note(now, f"warning: {warning}")
+
+    def model_retiring(self, model: str, retires_at: datetime, now: datetime) -> None:
+        """The deployed `model` stops answering at `retires_at`: said once, as an event too."""
+        if self.model_retirement_noted == model:
+            return
+        warning = (
+            f"the deployed model {model} retires on {retires_at:%Y-%m-%d} (the account says); "
+            "after that its deployment stops answering. Train a new run on a current model."
+        )
+        self.model_retirement_noted = model
+        self.model_warned(warning, now)
+        self.raise_event(
+            "model_retiring", now, warning,
+            data={"model": model, "retires_at": retires_at.isoformat()},
+        )  # fmt: skip
 
 
 def _cost(verdict: FileVerdict) -> float | None:

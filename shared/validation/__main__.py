@@ -30,9 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        choices=sorted(BASE_MODELS),
         metavar="MODEL",
-        help=f"base model (default {DEFAULT_MODEL}; one of: {', '.join(sorted(BASE_MODELS))})",
+        help=f"model to fine-tune (default {DEFAULT_MODEL}; "
+        f"priced: {', '.join(sorted(BASE_MODELS))})",
     )
     parser.add_argument(
         "--epochs", type=int, help="epochs for the cost estimate (default: the service's auto rule)"
@@ -78,11 +78,15 @@ def render_text(report: ValidationReport) -> str:
             f"{per_example['mean']}, max {per_example['max']}), "
             f"{figures['assistant_tokens']:,} assistant tokens"
         )
+    cost = stats["estimated_training_cost_usd"]
+    priced = (
+        f"about ${cost:.2f} at ${stats['training_usd_per_million_tokens']:g} per million tokens"
+        if cost is not None
+        else "cost unknown (the model is not in the price table)"
+    )
     lines.append(
         f"training on {stats['model']}: {stats['epochs']} epochs ({stats['epochs_rule']}), "
-        f"{stats['billable_training_tokens']:,} billable tokens, about "
-        f"${stats['estimated_training_cost_usd']:.2f} at "
-        f"${stats['training_usd_per_million_tokens']:g} per million tokens"
+        f"{stats['billable_training_tokens']:,} billable tokens, {priced}"
     )
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -158,7 +159,8 @@ class FileCheck:
         )
 
     def _fold(self, pending: Pending, counts: list[int]) -> None:
-        limit = self.model.max_example_tokens
+        # A model whose limit Tunedrop does not know is left to the service to check.
+        limit = self.model.max_example_tokens or sys.maxsize
         risky = TRUNCATION_RISK_SHARE * limit
         observer = self.observer
         position = 0

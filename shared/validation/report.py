@@ -96,12 +96,13 @@ class TrainingEstimate:
     """What training on the file would bill, for the chosen or the automatic number of epochs."""
 
     model: str
-    max_example_tokens: int
+    max_example_tokens: int | None
     epochs: int
     epochs_rule: str
     billable_tokens_per_epoch: int
-    training_usd_per_million_tokens: float
-    estimated_cost_usd: float
+    training_usd_per_million_tokens: float | None
+    estimated_cost_usd: float | None
+    """None when the model's price is unknown (a model `shared.models` does not list)."""
 
     @property
     def billable_training_tokens(self) -> int:
@@ -131,7 +132,11 @@ class ValidationStats:
             "billable_tokens_per_epoch": estimate.billable_tokens_per_epoch,
             "billable_training_tokens": estimate.billable_training_tokens,
             "training_usd_per_million_tokens": estimate.training_usd_per_million_tokens,
-            "estimated_training_cost_usd": round(estimate.estimated_cost_usd, 4),
+            "estimated_training_cost_usd": (
+                None
+                if estimate.estimated_cost_usd is None
+                else round(estimate.estimated_cost_usd, 4)
+            ),
             "token_counting": self.token_counting,
         }
 

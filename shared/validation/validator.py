@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shared.errors import InvalidInput
-from shared.models import DEFAULT_MODEL, BaseModel, base_model, estimate_training_cost_usd
+from shared.models import REFERENCE_MODEL, BaseModel, base_model, estimate_training_cost_usd
 from shared.tokens import o200k
 from shared.validation.dataset_rules import FileObserver
 from shared.validation.example_rules import ROLES
@@ -56,7 +56,7 @@ def validate_dataset(
     training: Iterable[bytes],
     validation: Iterable[bytes] | None = None,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str = REFERENCE_MODEL,
     epochs: int | None = None,
     training_name: str = "train.jsonl",
     validation_name: str = "validation.jsonl",
@@ -69,7 +69,8 @@ def validate_dataset(
     `epochs=None` estimates cost with the service's automatic epoch count (see `auto_epochs`).
     `training_usd_per_million_tokens` overrides the model table's price (from the settings);
     `max_file_bytes` and `max_job_tokens` default to the service's limits.
-    Raises `InvalidInput` only for an unknown model or an epoch count outside 1-50.
+    Raises `InvalidInput` only for a model whose tokens cannot be counted exactly or an epoch
+    count outside 1-50.
     """
     chosen = base_model(model)
     if epochs is not None and not MIN_EPOCHS <= epochs <= MAX_EPOCHS:
@@ -107,6 +108,8 @@ def validate_dataset(
     warnings: list[DatasetWarning] = []
     for check in files:
         warnings.extend(check.observer.warnings(training_name, check is train))
+    if not chosen.known:
+        warnings.append(unknown_model_warning(training_name, chosen.name))
     stats = ValidationStats(tuple(check.stats() for check in files), estimate, TOKEN_COUNTING)
     listed = errors.listed()
     return ValidationReport(
@@ -115,6 +118,17 @@ def validate_dataset(
         warnings=tuple(warnings),
         stats=stats,
         errors_omitted=errors.total - len(listed),
+    )
+
+
+def unknown_model_warning(file: str, model: str) -> DatasetWarning:
+    """A model `shared.models` does not list: its price and per-example limit are unknown."""
+    return DatasetWarning(
+        file,
+        "cost_estimate_unknown",
+        f"{model} is not in Tunedrop's price table (shared.models): the training cost estimate "
+        "is unknown and the per-example token limit is left to the service to check.",
+        (),
     )
 
 

@@ -113,6 +113,12 @@ class StoppableClock:
     def __call__(self) -> float:
         return self._stood_at if self._stood_at is not None else time.time() + self._offset
 
+    def advance(self, seconds: float) -> None:
+        """Moves the clock forward, e.g. past a model's retirement date."""
+        if self._stood_at is not None:
+            self._stood_at += seconds
+        self._offset += seconds
+
     @contextmanager
     def stopped(self) -> Iterator[None]:
         self._stood_at = self()

@@ -18,7 +18,7 @@ def test_a_base_model_deploys_through_the_sdk_poller_then_lists_and_deletes(
         group,
         account,
         "mini-extra",
-        deployment_of("gpt-4o-mini", "2024-07-18", sku="GlobalStandard", capacity=5),
+        deployment_of("gpt-5-mini", "2025-08-07", sku="GlobalStandard", capacity=5),
     )
     created = poller.result()
     assert created.properties.provisioning_state == "Succeeded"
@@ -27,7 +27,7 @@ def test_a_base_model_deploys_through_the_sdk_poller_then_lists_and_deletes(
     names = {d.name for d in arm.deployments.list(group, account)}
     assert {"gpt-4o-mini", "gpt-4o", "mini-extra"} <= names
     assert (
-        arm.deployments.get(group, account, "mini-extra").properties.model.version == "2024-07-18"
+        arm.deployments.get(group, account, "mini-extra").properties.model.version == "2025-08-07"
     )
     arm.deployments.begin_delete(group, account, "mini-extra").result()
     with pytest.raises(ResourceNotFoundError):
@@ -38,7 +38,7 @@ def test_a_put_answers_201_creating_with_an_azure_async_operation_header(
     emulator: Emulator,
 ) -> None:
     path = f"{emulator.account_id}/deployments/raw-put"
-    body = deployment_of("gpt-4o", "2024-08-06").serialize()
+    body = deployment_of("gpt-5", "2025-08-07").serialize()
     status, headers, answer = raw(emulator, "PUT", path, body=body, plane="arm")
     assert status == 201
     assert answer["properties"]["provisioningState"] == "Creating"
@@ -62,17 +62,17 @@ def test_the_spec_api_version_is_accepted_too(emulator: Emulator) -> None:
             "is not supported or does not exist",
         ),
         (
-            deployment_of("gpt-4o-mini", "2024-07-18", sku="Huge"),
+            deployment_of("gpt-5-mini", "2025-08-07", sku="Huge"),
             "InvalidResourceProperties",
             "SKU 'Huge'",
         ),
         (
-            deployment_of("gpt-4o-mini", "2024-07-18", capacity=0),
+            deployment_of("gpt-5-mini", "2025-08-07", capacity=0),
             "InvalidResourceProperties",
             "at least 1",
         ),
         (
-            deployment_of("gpt-4o-mini", "2024-07-18", capacity=5000),
+            deployment_of("gpt-5-mini", "2025-08-07", capacity=5000),
             "InsufficientQuota",
             "5000 new capacity",
         ),

@@ -36,6 +36,7 @@ from tests.emulator.helpers import (
 )
 
 Answers = dict[str, tuple[str, Any]]  # label -> (definition, JSON body)
+RETIRED_FINE_TUNING = 1806537600  # 2027-04-01 UTC: gpt-4o-mini's fine-tuning retires
 
 
 def _json(response: Any) -> Any:
@@ -104,6 +105,8 @@ def _data_plane_answers(emulator: Emulator, clock: StoppableClock) -> Answers:
 
 def _arm_answers(emulator: Emulator, fine_tuned_model: str) -> Answers:
     path = f"{emulator.account_id}/deployments"
+    provider = f"/subscriptions/{emulator.subscription_id}/providers/Microsoft.CognitiveServices"
+    location = f"{provider}/locations/eastus"
     put = deployment_of(fine_tuned_model, "1").serialize()
     return {
         "created deployment": (
@@ -124,6 +127,36 @@ def _arm_answers(emulator: Emulator, fine_tuned_model: str) -> Answers:
         ),
         "ARM error 404": ("ErrorResponse", raw(emulator, "GET", f"{path}/missing", plane="arm")[2]),
         "ARM error 401": ("ErrorResponse", raw(emulator, "GET", path, plane="arm", headers={})[2]),
+        "location models": (
+            "ModelListResult",
+            raw(emulator, "GET", f"{location}/models", plane="arm")[2],
+        ),
+        "account models": (
+            "AccountModelListResult",
+            raw(emulator, "GET", f"{emulator.account_id}/models", plane="arm")[2],
+        ),
+        # gpt-4o-mini 2024-07-18 retired on 2026-10-01 (the dated catalog).
+        "ARM error retired model": (
+            "ErrorResponse",
+            raw(
+                emulator,
+                "PUT",
+                f"{path}/retired",
+                body=deployment_of("gpt-4o-mini", "2024-07-18").serialize(),
+                plane="arm",
+            )[2],
+        ),
+    }
+
+
+def _answers_past_retirement(emulator: Emulator, clock: StoppableClock) -> Answers:
+    """Answers once the clock is past gpt-4o-mini's fine-tuning retirement (2027-04-01)."""
+    clock.advance(max(0.0, RETIRED_FINE_TUNING - clock()) + 3600)
+    jobs = "/openai/fine_tuning/jobs"
+    refused = raw(emulator, "POST", jobs, body={"model": BASE_MODEL, "training_file": "file-x"})
+    return {
+        "error fine-tuning retired": ("ErrorResponse", refused[2]),
+        "models after retirement": ("ModelList", raw(emulator, "GET", "/openai/models")[2]),
     }
 
 
@@ -133,6 +166,7 @@ def answers() -> Iterator[tuple[Answers, Answers, Emulator]]:
     with running_emulator(timings=Timings.fast(), clock=clock) as emulator:
         data = _data_plane_answers(emulator, clock)
         arm = _arm_answers(emulator, data["succeeded job"][1]["fine_tuned_model"])
+        data |= _answers_past_retirement(emulator, clock)
         yield data, arm, emulator
 
 
@@ -150,10 +184,11 @@ DATA_LABELS = [
     "uploaded file", "processed file", "file in error", "file list", "deleted file", "created job",
     "running job", "succeeded job", "failed job", "cancelled job", "job list", "events",
     "failed events", "checkpoints", "models", "base model", "error 400", "error 404", "error 401",
+    "error fine-tuning retired", "models after retirement",
 ]  # fmt: skip
 ARM_LABELS = [
     "created deployment", "deployment", "deployment list", "ARM error 400", "ARM error 404",
-    "ARM error 401",
+    "ARM error 401", "location models", "account models", "ARM error retired model",
 ]  # fmt: skip
 
 
@@ -217,3 +252,18 @@ def test_chat_answers_validate_as_the_openai_chat_completion(answers) -> None:
             model="missing", messages=[{"role": "user", "content": "Hi"}]
         )
     assert set(missing.value.body) == {"code", "message"}
+
+
+def test_the_catalog_answers_say_what_retired(answers) -> None:
+    data, arm, _ = answers
+    mini = next(m for m in data["models"][1]["data"] if m["id"] == BASE_MODEL)
+    assert mini["capabilities"]["fine_tune"] is True and mini["deprecation"]["fine_tune"] > 0
+    after = next(m for m in data["models after retirement"][1]["data"] if m["id"] == BASE_MODEL)
+    assert after["capabilities"]["fine_tune"] is False
+    refused = data["error fine-tuning retired"][1]["error"]
+    assert "retired on 2027-04-01" in refused["message"]
+    assert arm["ARM error retired model"][1]["error"]["code"] == "ServiceModelDeprecated"
+    listed = {m["model"]["name"]: m["model"] for m in arm["location models"][1]["value"]}
+    assert listed["gpt-4o-mini"]["lifecycleStatus"] == "Deprecated"
+    assert listed["gpt-4o-mini"]["deprecation"]["fineTune"].startswith("2027-04-01")
+    assert listed["gpt-oss-20b"]["finetuneCapabilities"]

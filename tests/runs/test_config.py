@@ -43,7 +43,7 @@ def test_every_field_is_read_and_only_chosen_hyperparameters_are_sent():
     config = parse(
         {
             "model": "gpt-4o-2024-08-06",
-            "suffix": "minato.v2",
+            "suffix": "minato_v2",
             "hyperparameters": {"n_epochs": 3, "batch_size": "auto",
                                 "learning_rate_multiplier": 0.5},
             "seed": 42,
@@ -51,7 +51,7 @@ def test_every_field_is_read_and_only_chosen_hyperparameters_are_sent():
                        "ttl_hours": 0.5, "checkpoint": "best"},
         }
     )  # fmt: skip
-    assert config.model == "gpt-4o-2024-08-06" and config.suffix == "minato.v2"
+    assert config.model == "gpt-4o-2024-08-06" and config.suffix == "minato_v2"
     assert config.hyperparameters() == {"n_epochs": 3, "learning_rate_multiplier": 0.5}
     assert config.batch_size == AUTO and config.seed == 42
     assert config.deploy == DeployConfig(False, "minato", "Standard", 5, 0.5, "best")
@@ -65,8 +65,13 @@ def test_a_utf8_bom_is_accepted():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"model": "gpt-2"}, 'run.json: "model" must be a base model Tunedrop can fine-tune'),
-        ({"model": 4}, 'run.json: "model" must be a base model'),
+        ({"model": "gpt-2"}, 'run.json: "model" cannot be counted exactly: "gpt-2" uses gpt2'),
+        ({"model": "gpt-35-turbo-0125"}, '"model" cannot be counted exactly: "gpt-35-turbo-0125" '
+         "uses cl100k_base"),
+        ({"model": 4}, 'run.json: "model" must be a model id'),
+        ({"model": "a b"}, 'run.json: "model" must be a model id'),
+        ({"suffix": "has.dot"}, "run.json: \"suffix\" must be 1 to 40 letters, digits, '_' or '-'"),
+        ({"from_run": "Not A Run"}, 'run.json: "from_run" must be the name of an earlier run'),
         ({"suffix": "has space"}, 'run.json: "suffix" must be 1 to 40 letters'),
         ({"suffix": "x" * 41}, 'run.json: "suffix" must be 1 to 40 letters'),
         ({"hyperparameters": []}, 'run.json: "hyperparameters" must be an object'),
@@ -149,3 +154,23 @@ def test_deploy_options_of_a_request_are_checked_over_the_runs_own():
         '"deploy.sku" must be one of Standard, GlobalStandard, DeveloperTier',
         '"deploy.capacity" must be an integer from 1 to 1000',
     ]
+
+
+def test_a_model_the_table_does_not_price_and_a_fine_tuned_model_are_accepted():
+    # Whether the account can fine-tune them is asked when the run starts.
+    assert parse({"model": "gpt-5-mini-2025-08-07"}).model == "gpt-5-mini-2025-08-07"
+    tuned = "gpt-4.1-mini-2025-04-14.ft-0123456789abcdef"
+    assert parse({"model": tuned, "from_run": "minato-v1"}).from_run == "minato-v1"
+
+
+def test_a_developer_tier_deployment_kept_over_24_hours_is_a_warning():
+    from shared.runs.config import config_warnings
+
+    long = parse({"deploy": {"sku": "DeveloperTier", "ttl_hours": 48}})
+    assert config_warnings(long) == [
+        'run.json: "deploy.ttl_hours" is 48, but a DeveloperTier deployment is deleted by the '
+        "service after 24 hours (it has no hosting fee and no SLA); the model stays and can be "
+        "deployed again"
+    ]
+    assert config_warnings(parse({"deploy": {"sku": "DeveloperTier", "ttl_hours": 24}})) == []
+    assert config_warnings(parse({"deploy": {"sku": "Standard", "ttl_hours": 48}})) == []

@@ -65,8 +65,8 @@ def test_a_missing_file_is_a_usage_error_without_traceback(tmp_path):
 
 def test_bad_arguments_are_usage_errors():
     assert run().returncode == 2
-    unknown_model = run(str(CHARACTER / "train.jsonl"), "--model", "gpt-5")
-    assert unknown_model.returncode == 2 and "invalid choice" in unknown_model.stderr
+    uncountable = run(str(CHARACTER / "train.jsonl"), "--model", "gpt-35-turbo-0125")
+    assert uncountable.returncode == 2 and "uses cl100k_base" in uncountable.stderr
     bad_epochs = run(str(CHARACTER / "train.jsonl"), "--epochs", "0")
     assert bad_epochs.returncode == 2
     assert "epochs must be between 1 and 50" in bad_epochs.stderr

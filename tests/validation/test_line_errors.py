@@ -208,11 +208,11 @@ def test_tool_calls_without_tools_are_a_tool_mismatch():
 
 
 def test_an_example_over_the_models_token_limit_is_rejected():
-    long_answer = "灯台 " * 6_000  # about 18,000 tokens: over gpt-35-turbo's 16,385
+    long_answer = "灯台 " * 12_000  # about 36,000 tokens: over gpt-4.1-nano's 32,768
     bad = example(30, answer=long_answer)
-    error = only_error(validate(with_bad_line(bad, at=3), model="gpt-35-turbo-0125"))
+    error = only_error(validate(with_bad_line(bad, at=3), model="gpt-4.1-nano-2025-04-14"))
     assert (error.line, error.code) == (3, "example_too_long")
-    assert "over the 16,385-token limit per example of gpt-35-turbo-0125" in error.message
+    assert "over the 32,768-token limit per example of gpt-4.1-nano-2025-04-14" in error.message
 
 
 def test_deep_nesting_is_rejected_cleanly():

@@ -92,8 +92,8 @@ def test_without_epochs_the_estimate_states_the_auto_rule():
 
 
 def test_an_unknown_model_or_bad_epochs_is_invalid_input():
-    with pytest.raises(InvalidInput, match="gpt-4o-mini-2024-07-18"):
-        validate(b"", model="gpt-5")
+    with pytest.raises(InvalidInput, match="counts tokens exactly only for o200k_base"):
+        validate(b"", model="gpt-35-turbo-0125")
     with pytest.raises(InvalidInput, match="epochs must be between 1 and 50"):
         validate(b"", epochs=0)
 

@@ -76,8 +76,8 @@ def test_a_differing_system_message_is_listed_against_the_common_one():
 
 def test_an_example_close_to_the_token_limit_risks_truncation():
     lines = valid_examples(50)
-    lines[2] = line(example(2, answer="灯台 " * 5_000))  # ~15,040 of gpt-35-turbo's 16,385
-    report = validate(jsonl(*lines), model="gpt-35-turbo-0125")
+    lines[2] = line(example(2, answer="灯台 " * 10_400))  # ~31,200 of gpt-4.1-nano's 32,768
+    report = validate(jsonl(*lines), model="gpt-4.1-nano-2025-04-14")
     assert report.valid
     found = warning(report, "truncation_risk")
     assert found.lines == (3,)

@@ -140,8 +140,9 @@ PATHS: dict[str, dict[str, Operation]] = {
                 {
                     "name": "model",
                     "in": "query",
-                    "schema": {"enum": ["", *sorted(BASE_MODELS)]},
-                    "description": "A fine-tunable base model (default DEFAULT_MODEL)",
+                    "schema": {"type": "string", "maxLength": 200},
+                    "description": "A model whose tokens Tunedrop counts exactly (o200k family; "
+                    "default DEFAULT_MODEL); priced: " + ", ".join(sorted(BASE_MODELS)),
                 },
                 {
                     "name": "epochs",
@@ -245,7 +246,8 @@ PATHS: dict[str, dict[str, Operation]] = {
     "runs/{run}/cancel": {
         "post": operation(
             "cancel_run",
-            "Cancel a run that has not finished training",
+            "Cancel a run that has not finished training (the training done so far is billed; "
+            "queue time and failed jobs are not)",
             {**json_body(ref("Run"), 200, "Cancelled at once"), **RUN_202},
             (400, 404, 409, 413),
             parameters=[RUN],

@@ -215,6 +215,7 @@ SCHEMAS: dict[str, Schema] = {
         evaluation=nullable(ref("EvaluationSummary")),
         links=ref("RunLinks"),
         lineage=nullable(ref("Lineage")),
+        model_warnings={"type": "array", "items": STRING},
     ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),
