@@ -120,6 +120,9 @@ class BlobTriggerRunner(PollingLoop):
         self._wake.set()  # run it now rather than at the next poll
 
     def stop(self) -> None:
+        # Stop first, then wake: woken before `_stop` is set, the loop would poll once more and
+        # then sleep a whole `poll_seconds` before it saw the stop.
+        self._stop.set()
         self._wake.set()
         super().stop()
         self._pool.shutdown(wait=True)
