@@ -13,11 +13,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from localdev.azurite import AzuritePorts, free_ports, running_azurite
+from tests.fuzzing import DATABASE_DIR, PROFILE
 
 AZURITE_EXITS: list[str] = []
 AZURITE_EXIT_STATUS = 3
+
+# Hypothesis profiles (tests/fuzzing.py says which is used when). A busy machine is slow, not
+# wrong: no deadline in any of them.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile(
+    "dev", database=DirectoryBasedExampleDatabase(DATABASE_DIR), deadline=None
+)
+settings.register_profile(
+    "fuzz", database=DirectoryBasedExampleDatabase(DATABASE_DIR), deadline=None, print_blob=True
+)
+settings.load_profile(PROFILE)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +59,10 @@ def azurite(
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if AZURITE_EXITS:
         session.exitstatus = AZURITE_EXIT_STATUS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every Hypothesis test is marked `property`: `./dev fuzz` runs those (`-m property`)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)

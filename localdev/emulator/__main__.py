@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if threading.current_thread() is threading.main_thread():
+        # SIGINT too, explicitly: a process started with SIGINT ignored (a background job of a
+        # script or of a non-interactive shell, and everything such a job starts) inherits that,
+        # and Python then installs no Ctrl-C handler of its own, so the emulator never stopped.
+        signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
     with running_emulator(
         port=args.port,

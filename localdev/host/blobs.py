@@ -39,6 +39,7 @@ from localdev.host.background import PollingLoop
 from localdev.host.blob_events import EventError, blob_of
 from localdev.host.discovery import BlobFunction
 from localdev.host.invoke import call_handler
+from localdev.host.queues import trigger_retry
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +102,9 @@ class BlobTriggerRunner(PollingLoop):
         self.receipt_prefix = f"blobreceipts/{host_id}/{function.name}"
         self.name_pattern = _blob_name_pattern(function.blob_pattern)
         self.queue = QueueClient.from_connection_string(
-            connection_string, notification_queue_name(function, subscription)
-        )
+            connection_string, notification_queue_name(function, subscription),
+            retry_policy=trigger_retry(),
+        )  # fmt: skip
         self._wake = threading.Event()
         self._pool = ThreadPoolExecutor(BATCH_SIZE, thread_name_prefix=f"blob-{function.name}")
         self._running = threading.Semaphore(BATCH_SIZE)
@@ -120,6 +122,9 @@ class BlobTriggerRunner(PollingLoop):
         self._wake.set()  # run it now rather than at the next poll
 
     def stop(self) -> None:
+        # Stop first, then wake: woken before `_stop` is set, the loop would poll once more and
+        # then sleep a whole `poll_seconds` before it saw the stop.
+        self._stop.set()
         self._wake.set()
         super().stop()
         self._pool.shutdown(wait=True)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobProperties, BlobServiceClient
+from azure.storage.blob import BlobProperties, BlobServiceClient, LinearRetry
 
 from localdev.host.background import PollingLoop
 from localdev.host.blob_events import blob_created_event, validation_event
@@ -80,7 +80,12 @@ class BlobCreatedPublisher(PollingLoop):
         poll_seconds: float = 1.0,
     ) -> None:
         super().__init__(f"eventgrid-{subscription}", poll_seconds)
-        service = BlobServiceClient.from_connection_string(connection_string)
+        # A few short SDK retries, as for the trigger queues (queues.trigger_retry): the loop
+        # scans again anyway, and the SDK's default would sleep 15 s and more inside one scan.
+        service = BlobServiceClient.from_connection_string(
+            connection_string,
+            retry_policy=LinearRetry(backoff=0.5, retry_total=3, random_jitter_range=0.2),  # type: ignore[arg-type]
+        )
         self.container = service.get_container_client(container)
         self.deliveries = service.get_container_client(DELIVERIES_CONTAINER)
         self.webhook_url = webhook_url

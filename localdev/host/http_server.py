@@ -52,7 +52,12 @@ class HttpFunctionServer(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="http-host", daemon=True)
+        # A short poll keeps stop() quick: shutdown() waits for the loop's next poll (0.5 s by
+        # default), and tests start and stop hosts by the dozen.
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="http-host",
+            daemon=True,
+        )  # fmt: skip
         self._thread.start()
 
     def stop(self) -> None:

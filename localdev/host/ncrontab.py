@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31),
           ("month", 1, 12), ("day-of-week", 0, 6))  # fmt: skip
-TIMESPAN = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
+# hh:mm:ss, with a fraction of a second as .NET's TimeSpan reads it (hh:mm:ss.fff).
+TIMESPAN = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2}(?:\.\d{1,7})?)$")
 
 
 class ScheduleError(ValueError):
@@ -30,8 +31,8 @@ class Schedule:
     def parse(cls, expression: str) -> Schedule:
         timespan = TIMESPAN.match(expression.strip())
         if timespan:
-            hours, minutes, seconds = (int(part) for part in timespan.groups())
-            interval = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+            hours, minutes, seconds = timespan.groups()
+            interval = timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds))
             if not interval:
                 raise ScheduleError(f"schedule {expression!r}: a TimeSpan must be longer than 0")
             everything = frozenset()

@@ -108,7 +108,9 @@ def parse_list_query(params: Mapping[str, str]) -> ListQuery:
             )
     if problems:
         raise InvalidInput("; ".join(problems))
-    return ListQuery(state, page_size, (params.get("continuation") or "").strip() or None)
+    # Only an absent or empty parameter means "the first page": anything else, whitespace too,
+    # must be a token this API gave out (`decode_token` refuses the rest with a 400).
+    return ListQuery(state, page_size, params.get("continuation") or None)
 
 
 def parse_deploy_request(data: Mapping[str, Any]) -> dict[str, Any]:

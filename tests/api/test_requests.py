@@ -71,6 +71,12 @@ def test_list_query_reads_state_page_size_and_continuation_and_ignores_the_key()
     assert parse_list_query({}).page_size == 50
 
 
+def test_only_an_absent_or_empty_continuation_means_the_first_page() -> None:
+    assert parse_list_query({"continuation": ""}).continuation is None
+    # Whitespace is no token: it goes on to the token check, which refuses it (400).
+    assert parse_list_query({"continuation": " "}).continuation == " "
+
+
 def test_list_query_names_every_bad_parameter() -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_list_query({"state": "done", "page_size": "500"})

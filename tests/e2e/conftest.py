@@ -23,7 +23,7 @@ def emulator() -> Iterator[object]:
 def make_stack(
     azurite: AzuritePorts, emulator: object, tmp_path: Path
 ) -> Iterator[Callable[..., Stack]]:
-    """Starts an isolated host process on the shared Azurite and emulator; stops it after."""
+    """Starts an isolated host process on the shared Azurite and emulator; ends it after."""
     hosts: list[HostProcess] = []
 
     def make(**overrides: str) -> Stack:
@@ -35,12 +35,31 @@ def make_stack(
 
     yield make
     for host in hosts:
-        host.stop()
+        # Ended outright: the test is over, a clean stop would prove nothing here (the local
+        # stack's tests prove it) and takes up to seconds on a busy machine, for every host.
+        host.kill()
 
 
 @pytest.fixture
 def stack(make_stack: Callable[..., Stack]) -> Stack:
     return make_stack()
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    azurite: AzuritePorts, emulator: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One host, with the default settings, for every test of a module that asks for it: a host
+    start and stop cost seconds on a busy machine. Only for tests that call the API and drop
+    into runs of their own unique names; a test that kills or reconfigures the host, lists the
+    whole table or inbox, or counts what every run did takes `stack` or `make_stack`."""
+    environ = stack_environ(azurite, emulator)
+    host = HostProcess(environ, tmp_path_factory.mktemp("module-stack") / "host.log")
+    host.start()
+    try:
+        yield Stack(azurite=azurite, emulator=emulator, environ=environ, host=host)
+    finally:
+        host.kill()  # as make_stack's hosts are
 
 
 EXITS_BEFORE = pytest.StashKey[int]()

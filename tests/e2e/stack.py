@@ -23,6 +23,7 @@ from localdev.processes import ChildProcess
 from localdev.stack import emulator_settings
 
 FUNCTION_KEY = "e2e-function-key"
+TICK = "00:00:00.25"
 
 
 # Unexpected exits of host processes, for the report of the test that then fails (conftest).
@@ -150,8 +151,10 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             "REPORTS_CONTAINER": f"reports-{suffix}",
             "RUNS_TABLE": f"runs{suffix}",
             "EVENTS_QUEUE": f"events-{suffix}",
-            "EVENTS_TIMER_SCHEDULE": "* * * * * *",
-            "RUN_TIMER_SCHEDULE": "* * * * * *",
+            # A quarter of a second (a TimeSpan; NCRONTAB stops at whole seconds): a run waits
+            # for a tick at each step the emulator takes time over, and there are 5 of those.
+            "EVENTS_TIMER_SCHEDULE": TICK,
+            "RUN_TIMER_SCHEDULE": TICK,
             # Longer than validating a file takes on a busy machine: a validation.jsonl dropped
             # with its train.jsonl must not be settled without. Tests of settling set their own.
             "SETTLE_SECONDS": "10",

@@ -29,7 +29,9 @@ from tests.e2e.stack import HostProcess, Stack, stack_environ
 
 pytestmark = pytest.mark.e2e
 
-RETRY_AFTER = 3
+# Four of the stack's ticks and ten of the backoff below (RETRY_BASE_SECONDS 0.1): a retry
+# no sooner than this can only be Retry-After's doing.
+RETRY_AFTER = 1
 
 
 @pytest.fixture

@@ -19,6 +19,13 @@ from tests.e2e.test_http_api import ENDPOINTS, header
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(scope="module")
+def stack(module_stack: Stack) -> Stack:
+    """Every test here only calls the API, or drops a run of its own name: one host for all."""
+    return module_stack
+
+
 # Route values as they appear in the URL (percent-encoded where a client must encode them).
 HOSTILE_NAMES = [
     "..", ".", "%2E%2E", "a%2Fb", "a%2F..%2F..%2Fhealth", "a%5Cb", "a\\b", "%5C..%5C",

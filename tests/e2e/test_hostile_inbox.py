@@ -115,8 +115,9 @@ HOSTILE_CONTENT = {
     ],
 )
 def test_run_files_with_hostile_content_get_an_invalid_verdict_and_a_report(
-    stack: Stack, file_name: str, case: str
+    module_stack: Stack, file_name: str, case: str
 ) -> None:
+    stack = module_stack  # each case drops into a run of its own name: one host for all
     run = unique(case)
     blob_name = f"{run}/{file_name}"
     stack.inbox.upload_blob(blob_name, HOSTILE_CONTENT[file_name][case])

@@ -19,7 +19,7 @@ from shared.runs.curves import LossPoint
 from shared.runs.facts import FileVerdict, JobEvent, JobInfo
 from shared.runs.names import FileKind
 from shared.runs.record import Run
-from tests.e2e.fault_helpers import drop_sample, unique
+from tests.e2e.fault_helpers import drop_sample, run_view, unique, wait_until
 from tests.e2e.fault_helpers import wait_for_state as wait_for
 from tests.e2e.stack import HostProcess, Stack, stack_environ
 
@@ -76,14 +76,22 @@ def problem(answer: tuple[int, Any, dict[str, str]], status: int) -> str:
     return body["detail"]
 
 
-def test_every_runs_endpoint_refuses_calls_without_the_right_key(stack: Stack) -> None:
+# The tests that only call the API, or drop a run of their own name, share one host
+# (`module_stack`); the listing needs a table of its own, and others settings of their own.
+
+
+def test_every_runs_endpoint_refuses_calls_without_the_right_key(module_stack: Stack) -> None:
+    stack = module_stack
     for method, path in ENDPOINTS:
         assert stack.call(method, path, {}, key=None)[0] == 401, path
         assert stack.call(method, path, {}, key="wrong-key")[0] == 401, path
     assert stack.call("GET", "/api/health", key=None)[0] == 200
 
 
-def test_bad_names_unknown_runs_and_bad_queries_get_problems_that_say_why(stack: Stack) -> None:
+def test_bad_names_unknown_runs_and_bad_queries_get_problems_that_say_why(
+    module_stack: Stack,
+) -> None:
+    stack = module_stack
     assert "there is no run named 'nobody'" in problem(stack.call("GET", "/api/runs/nobody"), 404)
     bad_names = ["..", "a%2F..%2Fb", "%2e%2e", "%E3%83%9F%E3%83%8A%E3%83%88", "Big", "a%00b"]
     for (method, path), name in zip(ENDPOINTS[1:], bad_names * 2, strict=False):
@@ -108,8 +116,9 @@ def test_bodies_over_the_size_cap_are_refused_with_413(make_stack: Any) -> None:
 
 
 def test_a_dropped_run_is_followed_deployed_chatted_with_and_torn_down_over_http(
-    stack: Stack,
+    module_stack: Stack,
 ) -> None:
+    stack = module_stack
     run = unique("kitsune")
     drop_sample(stack, run)
     deployed = wait_for(stack, run, "deployed")
@@ -174,9 +183,14 @@ def test_a_dropped_run_is_followed_deployed_chatted_with_and_torn_down_over_http
     assert detail == f"run '{run}' has no serving deployment; it is expired."
 
 
-def test_a_run_trained_without_deploying_is_deployed_once_on_two_requests(stack: Stack) -> None:
+def test_a_run_trained_without_deploying_is_deployed_once_on_two_requests(
+    make_stack: Any,
+) -> None:
+    # Train alone, so a short settling time; run.json is recorded before train.jsonl arrives.
+    stack = make_stack(SETTLE_SECONDS="1")
     run = unique("manual")
     stack.inbox.upload_blob(f"{run}/run.json", b'{"deploy": {"enabled": false}}')
+    wait_until(lambda: "run.json" in (run_view(stack, run) or {}).get("files", {}), 30, "run.json")
     drop_sample(stack, run, validation=False)
     trained = wait_for(stack, run, "succeeded")
     assert trained["deployment"] is None

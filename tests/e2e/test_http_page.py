@@ -16,6 +16,13 @@ from tests.e2e.test_http_api import seed_failed_run
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(scope="module")
+def stack(module_stack: Stack) -> Stack:
+    """Both tests seed a run of their own name and open its page: one host for both."""
+    return module_stack
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 EVIL = '<script>document.title="pwned"</script><img src=x onerror="document.title=1">'
 TRAIN_BLUE, VALID_ORANGE = (0x1F, 0x6F, 0xEB), (0xD9, 0x48, 0x0F)  # the chart's stroke colours

@@ -17,9 +17,19 @@ from localdev.emulator.__main__ import main
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_the_command_prints_its_urls_serves_and_stops_on_ctrl_c() -> None:
+# Starts the command with SIGINT's disposition set first, as a shell would hand it down: a
+# background job of a script or a non-interactive shell (`./dev test &`), and all it starts,
+# begins with SIGINT ignored.
+WITH_SIGINT = """import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[1] == "ignored" else signal.SIG_DFL)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"""
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_the_command_prints_its_urls_serves_and_stops_on_ctrl_c(inherited: str) -> None:
+    command = ["-m", "localdev.emulator", "--port", "0", "--arm-port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "localdev.emulator", "--port", "0", "--arm-port", "0"],
+        [sys.executable, "-c", WITH_SIGINT, inherited, *command],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

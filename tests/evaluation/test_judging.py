@@ -15,6 +15,7 @@ from shared.evaluation.judging import (
     parse_judgement,
     parse_paraphrases,
 )
+from tests.fuzzing import examples
 
 
 def facts(*items: tuple[str, bool, str]) -> str:
@@ -76,7 +77,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(JSON)
 def test_any_json_answer_is_read_or_refused_as_unreadable_never_a_crash(value: object):
     for answer in (json.dumps(value), json.dumps(value)[:-1]):

@@ -24,6 +24,7 @@ from shared.pipeline.services import Services
 from shared.runs.states import RunState
 from tests.adapters.conftest import FixedTokenCredential, settings_for
 from tests.adapters.test_full_run import drop, tick_until
+from tests.fuzzing import examples
 from tests.hostile.strategies import chat_examples, hostile_text, json_values, jsonl
 from tests.pipeline.data import RUN_JSON, TRAIN, VALIDATION
 
@@ -42,7 +43,7 @@ FUNCTIONS = {
 }
 RUNS = ["minato", "waiting", "cancelled"]
 FUZZ = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,  # a busy machine is slow, not wrong
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -160,6 +161,7 @@ def test_every_http_function_answers_2xx_or_a_4xx_problem_whatever_it_is_sent(
     token=st.text(min_size=1, max_size=200) | st.binary(min_size=1, max_size=3000).map(bytes.hex)
 )
 @example(token="W1tbW1tbW1tbW1tb" * 250)  # base64 of "[[[[...": nesting too deep to decode
+@example(token=" ")  # once taken as no token at all: the first page, 200
 def test_forged_continuation_tokens_are_refused_with_400(app: Services, token: str) -> None:
     problem = call("list_runs", b"", {"continuation": token}, {}, "")
     assert isinstance(problem, dict), f"a forged token was taken: {token!r}"

@@ -20,9 +20,10 @@ from shared.runs.names import (
     deployment_name_for,
     parse_inbox_path,
 )
+from tests.fuzzing import examples
 from tests.hostile.strategies import utf8_json_values as json_values
 
-FUZZ = settings(max_examples=150, deadline=None)
+FUZZ = settings(max_examples=examples(150), deadline=None)
 DEFAULTS = RunDefaults("gpt-4o-mini-2024-07-18")
 
 FIELD_VALUES = json_values | st.sampled_from(["auto", "Standard", 0, 1, 50, 51, -1, 1e309])

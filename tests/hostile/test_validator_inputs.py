@@ -16,9 +16,12 @@ from hypothesis import strategies as st
 
 from shared.validation import ValidationReport, validate_dataset
 from shared.validation.file_check import MAX_LINE_BYTES
+from tests.fuzzing import examples
 from tests.hostile.strategies import chat_examples, json_values, jsonl, line_bytes
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:

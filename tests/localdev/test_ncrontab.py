@@ -1,5 +1,5 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,3 +40,7 @@ def test_timespan_form_fires_after_the_interval() -> None:
 def test_bad_schedules_name_the_field_at_fault(expression: str, message: str) -> None:
     with pytest.raises(ScheduleError, match=re.escape(message)):
         Schedule.parse(expression)
+
+
+def test_a_timespan_may_hold_a_fraction_of_a_second_as_dotnet_reads_it() -> None:
+    assert Schedule.parse("00:00:00.25").next_after(START) == START + timedelta(seconds=0.25)

@@ -127,7 +127,7 @@ def test_every_documented_command_line_is_accepted_by_its_command(
         assert args[1] in dev_commands(), f"{line}: ./dev has no command {args[1]!r}"
         if args[1] in {"up", "demo", "host", "emulator"}:
             build_parser().parse_args(args[1:])
-        elif args[1] == "test":
+        elif args[1] in {"test", "fuzz"}:  # both take pytest's arguments
             for path in (arg for arg in args[2:] if not arg.startswith("-")):
                 assert (REPO_ROOT / path).exists(), f"{line}: {path} does not exist"
         else:

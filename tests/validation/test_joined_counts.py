@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from shared.tokens import o200k
 from shared.validation.joined_counts import MARK, count_each
+from tests.fuzzing import examples
 
 # Characters from every class the o200k regex treats differently at a boundary.
 TRICKY = [
@@ -38,13 +39,13 @@ def test_boundaries_between_every_pair_of_character_classes_are_exact():
     assert joined(reversed_pairs) == counts_one_by_one(reversed_pairs)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.lists(st.sampled_from(TRICKY), max_size=6).map("".join), max_size=8))
 def test_joined_counts_equal_one_call_per_text(texts):
     assert joined(texts) == counts_one_by_one(texts)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.text(max_size=12), max_size=8))
 def test_joined_counts_equal_one_call_per_text_for_any_unicode(texts):
     assert joined(texts) == counts_one_by_one(texts)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from shared.validation import read_chunks, validate_dataset
 from shared.validation.digest_index import DigestIndex, digest
 from shared.validation.reader import LineReader
+from tests.fuzzing import examples
 from tests.validation.helpers import example, line
 
 # A small file with a BOM, CRLF, multi-byte text, a bad byte, bad JSON and a blank line.
@@ -63,7 +64,7 @@ def test_the_digest_index_keeps_every_entry_as_it_grows():
     assert index.find(digest("nope")) is None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.binary(max_size=200), max_size=6))
 def test_arbitrary_bytes_give_a_report_never_an_exception(chunks):
     report = validate_dataset(chunks).to_dict()
@@ -96,7 +97,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(json_values, min_size=1, max_size=5))
 def test_arbitrary_json_lines_give_a_report_never_an_exception(values):
     data = b"\n".join(json.dumps(value).encode() for value in values)
