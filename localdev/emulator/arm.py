@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from localdev.emulator import catalog
+from localdev.emulator import catalog, limits
 from localdev.emulator.jobs import checkpoints
 from localdev.emulator.store import State, new_id
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response
@@ -33,6 +33,8 @@ class Deployment:
     ready_at: float
     gone_at: float | None = None  # set when a DELETE started
     tags: dict[str, str] = field(default_factory=dict)
+    last_used_at: float | None = None
+    """The last chat it answered (None: none since it was created)."""
 
     def provisioning_state(self, now: float) -> str:
         if self.gone_at is not None:
@@ -100,6 +102,10 @@ def live_deployment(state: State, name: str) -> Deployment | None:
         if found and found.gone_at is not None and state.now() >= found.gone_at:
             del state.deployments[name.lower()]
             return None
+        if found and limits.idle_too_long(state, found):
+            # The service deletes a fine-tuned deployment unused for `idle_deployment_days`.
+            del state.deployments[name.lower()]
+            return None
         return found
 
 
@@ -148,8 +154,11 @@ def put_deployment(state: State, request: Request, params: dict[str, str]) -> Re
     )  # fmt: skip
     operation = Operation(new_id("op"), "Creating", now, now + provisioning)
     with state.lock:
+        if limits.counts_as_fine_tuned(state, deployment):
+            limits.check_deployment_room(state)
         state.deployments[deployment.name.lower()] = deployment
         state.operations[operation.id] = operation
+    limits.usage(state)
     headers = {"Azure-AsyncOperation": _operation_url(state, request, operation, "Statuses")}
     headers.update(_poll_after(operation, now))
     return json_response(201, deployment.to_json(state, now), headers)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from localdev.emulator.faults import FaultBook
+from localdev.emulator.limits import Limits
 from localdev.emulator.requestlog import RequestLog
 from localdev.emulator.timings import Timings
 
@@ -54,6 +55,8 @@ class State:
         self.chat_calls: dict[str, list[float]] = {}  # deployment -> recent chat request times
         self.faults = FaultBook()
         self.log = RequestLog()
+        self.limits = Limits()
+        self.peaks: dict[str, int] = {}  # the highest use seen of each limit
 
     def now(self) -> float:
         return self.clock()
