@@ -106,9 +106,7 @@ def test_cancelling_the_running_job_starts_the_queued_one(tight: Emulator) -> No
     second = client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=train)
     wait_until(lambda: client.fine_tuning.jobs.retrieve(first.id), lambda j: j.status == "running")
     client.fine_tuning.jobs.cancel(first.id)
-    wait_until(
-        lambda: client.fine_tuning.jobs.retrieve(second.id), lambda j: j.status == "running"
-    )
+    wait_until(lambda: client.fine_tuning.jobs.retrieve(second.id), lambda j: j.status == "running")
 
 
 def test_a_deployment_past_the_limit_is_refused_base_deployments_do_not_count(
@@ -120,7 +118,9 @@ def test_a_deployment_past_the_limit_is_refused_base_deployments_do_not_count(
         client, client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=train).id
     ).fine_tuned_model
     group, account = tight.resource_group, tight.account_name
-    arm.deployments.begin_create_or_update(group, account, "one", deployment_of(model, "1")).result()
+    arm.deployments.begin_create_or_update(
+        group, account, "one", deployment_of(model, "1")
+    ).result()
     with pytest.raises(HttpResponseError) as refused:
         arm.deployments.begin_create_or_update(group, account, "two", deployment_of(model, "1"))
     assert refused.value.status_code == 400
