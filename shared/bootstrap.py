@@ -66,6 +66,9 @@ def policy_from(settings: Settings) -> RunPolicy:
         retry=RetryPolicy(base_seconds=settings.retry_base_seconds),
         tick_workers=settings.tick_workers,
         evaluate=settings.eval_enabled,
+        limits=settings.capacity.limits,
+        keep_files_hours=settings.capacity.keep_files_hours,
+        deployment_check_minutes=settings.capacity.deployment_check_minutes,
     )
 
 

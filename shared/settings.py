@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from shared.capacity_settings import CapacitySettings
 from shared.errors import SettingsError
 from shared.notifications.settings import NotificationSettings
 
@@ -74,6 +75,8 @@ class Settings:
     storage_client_id: str = ""  # a user-assigned identity's client id, for storage only
     azure_client_id: str = ""  # AZURE_CLIENT_ID: the user-assigned identity, for everything
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Sharing the Azure OpenAI account: limits, file clean-up, deployment checks.
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
     def __repr__(self) -> str:
         shown = []
@@ -183,6 +186,7 @@ class Settings:
             storage_client_id=reader.text("AzureWebJobsStorage__clientId", ""),
             azure_client_id=reader.text("AZURE_CLIENT_ID", ""),
             extra={k: v for k, v in environ.items() if k.startswith("TUNEDROP_")},
+            capacity=CapacitySettings.from_env(environ, reader.problems),
         )
         if reader.problems:
             raise SettingsError(

@@ -96,6 +96,16 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
         ),
         "evaluation": evaluation_summary(run.evaluation, run_links(run.name)),
         "links": run_links(run.name),
+        "waiting": (
+            {
+                "for": run.capacity_wait.need,
+                "since": _time(run.capacity_wait.since),
+                "reason": run.capacity_wait.reason,
+                "refusals": run.capacity_wait.refusals,
+            }
+            if run.capacity_wait
+            else None
+        ),
     }
 
 

@@ -51,6 +51,9 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         "evaluated": "the deployed model was evaluated; `evaluation` has the verdict, its "
         "headline with counts, the action that helps, and the scores per probe set",
         "evaluation_skipped": "the evaluation was skipped; `reason` says why",
+        # Raised by `shared.runs.waiting`; `data.waiting` has for, in_use, limit, runs_ahead.
+        "waiting_for_capacity": "the run waits for room on the shared Azure OpenAI account; "
+        "`reason` says for what and how many runs are ahead",
     }
 )
 

@@ -121,6 +121,7 @@ class RemoteFile:
     status: str
     error: str | None = None
     created_at: datetime | None = None
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,19 @@ class FineTuning(Protocol):
 
     def cancel_job(self, job_id: str) -> RemoteJob: ...
 
+    def list_files(self) -> list[RemoteFile]:
+        """Every fine-tuning file on the account (purposes fine-tune and fine-tune-results),
+        whoever uploaded it: what counts toward the account's file limits."""
+        ...
+
+    def list_jobs(self) -> list[RemoteJob]:
+        """Every fine-tuning job the account holds, whoever created it."""
+        ...
+
+    def delete_file(self, file_id: str) -> None:
+        """Deletes a file; one that is already gone is not an error."""
+        ...
+
 
 # -- deployments and chat ------------------------------------------------------------------------
 
@@ -206,6 +220,10 @@ class Deployments(Protocol):
 
     def delete(self, name: str) -> None:
         """Deletes the deployment; a deployment that is already gone is not an error."""
+        ...
+
+    def list_all(self) -> list[RemoteDeployment]:
+        """Every deployment of the account, whoever created it."""
         ...
 
 

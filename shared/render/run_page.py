@@ -69,6 +69,9 @@ def _header(view: Mapping[str, Any]) -> str:
         notes.append('<p class="warning" id="stalled">No progress for a long time: stalled.</p>')
     if view.get("failure_reason"):
         notes.append(f'<p class="error" id="failure">{_text(view["failure_reason"])}</p>')
+    if view.get("waiting"):
+        waiting = view["waiting"]
+        notes.append(f'<p class="warning" id="waiting">{_text(waiting.get("reason"))}</p>')
     if view.get("retry"):
         retry = view["retry"]
         notes.append(

@@ -15,6 +15,7 @@ from shared.evaluation.flag import EvaluationFlag
 from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
 from shared.runs.facts import (
+    CapacityWait,
     Checkpoint,
     Claim,
     DeploymentInfo,
@@ -95,6 +96,11 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         event_sequence=int(data.get("event_sequence", 0)),
         evaluation=EvaluationFlag.from_dict(data["evaluation"]) if data.get("evaluation") else None,
         version=version,
+        capacity_wait=(
+            _load(CapacityWait, data["capacity_wait"], "since")
+            if data.get("capacity_wait")
+            else None
+        ),
     )
 
 

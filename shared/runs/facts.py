@@ -147,3 +147,18 @@ class RetryState:
     attempts: int
     next_attempt_at: datetime
     last_error: str
+
+
+@dataclass
+class CapacityWait:
+    """The run waits for room on the shared account (`shared.runs.admission`)."""
+
+    need: str
+    """"training" (files and a job) or "deployment" (a deployment slot)."""
+    since: datetime
+    """When the run became ready: waiting runs are served in this order."""
+    reason: str
+    """What it waits for now, e.g. "waiting for a deployment slot: 10 of 10 in use, 2 runs
+    ahead"."""
+    refusals: int = 0
+    """Refusals for a full quota since it last got room (they never fail the run)."""

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from shared.evaluation.flag import evaluation_due
 from shared.runs.config import RunDefaults
+from shared.runs.limits import AccountLimits
 from shared.runs.names import FileKind
 from shared.runs.record import Run
 from shared.runs.retry import RetryPolicy
@@ -33,6 +34,12 @@ class RunPolicy:
     """How many runs one tick advances at once (each run's calls stay in order)."""
     evaluate: bool = False
     """Evaluate deployed models (the EVAL_ENABLED setting; see `shared.evaluation`)."""
+    limits: AccountLimits = field(default_factory=AccountLimits)
+    """The account's count limits runs wait for (`shared.runs.admission`)."""
+    keep_files_hours: float | None = 0.0
+    """How long the run's files stay on the service after its job ended; None: for ever."""
+    deployment_check_minutes: float = 30.0
+    """How often a deployed run reads its deployment back (a vanished one is noticed)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ def is_stalled(run: Run, now: datetime, policy: RunPolicy) -> bool:
     simply serving its deployment."""
     if run.stalled or not run.is_active or run.state is S.DEPLOYED:
         return False
+    if run.capacity_wait is not None:
+        return False  # waiting for room on the account is not being stuck
     return now - run.last_progress_at >= timedelta(minutes=policy.stalled_after_minutes)
 
 

@@ -19,6 +19,7 @@ from shared.runs.facts import (
     MAX_EVENTS,
     MAX_IGNORED,
     MAX_TIMELINE,
+    CapacityWait,
     Checkpoint,
     Claim,
     DeploymentInfo,
@@ -91,6 +92,8 @@ class Run:
     """The store's concurrency token (an ETag) of the row this record was read from."""
     raised: list[RaisedEvent] = field(default_factory=list, compare=False, repr=False)
     """Events raised since the record was read; the store saves them with it, then clears."""
+    capacity_wait: CapacityWait | None = None
+    """Set while the run waits for room on the account (`shared.runs.waiting`)."""
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
@@ -355,6 +358,10 @@ class Run:
     def mark_stalled(self, now: datetime, minutes: float) -> None:
         self.stalled = True
         self._note(now, f"no progress for {minutes:g} minutes in state {self.state.value}")
+
+    def note(self, now: datetime, reason: str) -> None:
+        """Adds a note to the timeline (for the seams in `shared.runs.waiting`, `cleanup`)."""
+        self._note(now, reason)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -214,6 +214,20 @@ SCHEMAS: dict[str, Schema] = {
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
         evaluation=nullable(ref("EvaluationSummary")),
         links=ref("RunLinks"),
+        waiting=nullable(
+            {
+                **obj(
+                    ("for", "since", "reason"),
+                    since=TIME,
+                    reason=STRING,
+                    refusals=INTEGER,
+                    **{"for": {"enum": ["training", "deployment"]}},
+                ),
+                "description": "Set while the run waits for room on the shared Azure OpenAI "
+                'account; "reason" says for what and how many runs are ahead, e.g. "waiting '
+                'for a deployment slot: 10 of 10 in use, 2 runs ahead".',
+            }
+        ),
     ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),
