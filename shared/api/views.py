@@ -255,6 +255,8 @@ def _deployment_view(deployment: DeploymentInfo | None) -> dict[str, Any] | None
         "chosen_because": deployment.chosen_because,
         "teardown_requested": deployment.teardown_requested,
         "created_by_tunedrop": deployment.created_by_tunedrop,
+        "error": deployment.error,
+        "checked_at": _time(deployment.checked_at),
     }
 
 

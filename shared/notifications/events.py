@@ -36,7 +36,8 @@ STATE_EVENTS: Mapping[str, str] = MappingProxyType(
         RunState.SUCCEEDED: "training finished; `fine_tuned_model` is set",
         RunState.DEPLOYING: "the deployment is being created",
         RunState.DEPLOYED: "the model answers chat; `deployment` says where and until when",
-        RunState.EXPIRED: "the deployment was deleted",
+        RunState.EXPIRED: "the model is not deployed: its deployment was deleted, failed or "
+        "vanished (`reason` says which); POST /runs/{run}/deploy deploys it again",
         RunState.FAILED: "the run failed; `reason` says why",
         RunState.CANCELLED: "the run was cancelled",
     }

@@ -116,6 +116,11 @@ def chat(
     `max_tokens` is capped by the MAX_CHAT_TOKENS setting. Raises `Conflict` while the run has
     no serving deployment."""
     run = get_run(services.runs, name)
+    if run.state is S.EXPIRED and run.deployment is not None and run.deployment.error:
+        raise Conflict(
+            f"run {name!r} has no serving deployment: {run.deployment.error}. "
+            f"POST /api/runs/{name}/deploy deploys the model again."
+        )
     if run.state is not S.DEPLOYED or run.deployment is None:
         raise Conflict(f"run {name!r} has no serving deployment; it is {run.state.value}.")
     if run.deployment.teardown_requested:

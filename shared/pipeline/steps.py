@@ -82,7 +82,9 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             deployment = _deployment(run)
             remote = services.deployments.get(deployment.name)
             if remote is None:
-                run.fail(f"deployment {deployment.name!r} disappeared while being created", now)
+                run.deployment_failed(
+                    f"deployment {deployment.name!r} disappeared while being created", now
+                )
             else:
                 run.deployment_observed(remote.state, now, remote.error)
         case ProbeChat():
@@ -219,7 +221,7 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
     deployment = _deployment(run)
     model = _deployed_model(run, deployment)
     if not model:
-        run.fail("training succeeded but the service named no fine-tuned model", now)
+        run.deployment_failed("the service named no fine-tuned model to deploy", now)
         return
     remote = services.deployments.get(deployment.name)
     if remote is None:
@@ -230,7 +232,7 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
         run.deployment_created(model, remote.state, True, now)
         return
     if remote.model != model:
-        run.fail(
+        run.deployment_failed(
             f"a deployment named {deployment.name!r} already exists with model {remote.model!r}; "
             "Tunedrop will not replace it. Choose another deploy.name in run.json.",
             now,

@@ -125,6 +125,10 @@ class DeploymentInfo:
     """What run.json asked to deploy (`deploy.checkpoint`); `model` is what that chose."""
     checkpoint_step: int | None = None
     chosen_because: str | None = None
+    error: str | None = None
+    """Why the deployment failed or vanished (the run can be deployed again)."""
+    checked_at: datetime | None = None
+    """When a deployed run last read its deployment back through ARM."""
 
 
 @dataclass

@@ -275,7 +275,9 @@ class Run:
             deployment.state = state
             self._touch(now)
         if state in ("Failed", "Canceled"):
-            self.fail(f"deployment {deployment.name!r} ended {state}: {error or 'no reason'}", now)
+            self.deployment_failed(
+                f"deployment {deployment.name!r} ended {state}: {error or 'no reason'}", now
+            )
 
     def deployment_serving(self, now: datetime) -> None:
         deployment = self._deployment()
@@ -340,6 +342,9 @@ class Run:
         if RunState.FAILED in TRANSITIONS[self.state]:
             self.fail(f"{step} failed: {message}", now)
             return
+        if self.state is S.DEPLOYING:
+            self.deployment_failed(f"{step} failed: {message}", now)
+            return
         attempts = self.retry.attempts + 1 if self.retry and self.retry.step == step else 1
         later = now + timedelta(seconds=policy.max_seconds)
         self.retry = RetryState(step, attempts, later, message)
@@ -358,6 +363,20 @@ class Run:
     def mark_stalled(self, now: datetime, minutes: float) -> None:
         self.stalled = True
         self._note(now, f"no progress for {minutes:g} minutes in state {self.state.value}")
+
+    def deployment_failed(self, reason: str, now: datetime) -> None:
+        """The deployment could not be made (or vanished): the model is kept, and the run moves
+        where `POST /runs/{run}/deploy` deploys it again."""
+        deployment = self._deployment()
+        deployment.error = reason = reason.rstrip(".")
+        self.claim = None
+        self.retry = None
+        self._move(
+            S.EXPIRED,
+            now,
+            f"{reason}. The model is kept: POST /api/runs/{self.name}/deploy deploys it again "
+            "(also with another sku or capacity)",
+        )
 
     def note(self, now: datetime, reason: str) -> None:
         """Adds a note to the timeline (for the seams in `shared.runs.waiting`, `cleanup`)."""

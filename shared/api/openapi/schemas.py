@@ -209,6 +209,12 @@ SCHEMAS: dict[str, Schema] = {
                 deleted_at=NTIME,
                 teardown_requested=BOOLEAN,
                 created_by_tunedrop=BOOLEAN,
+                error={
+                    **NSTRING,
+                    "description": "Why the deployment failed or vanished; the run is then "
+                    "expired and POST /runs/{run}/deploy deploys its model again.",
+                },
+                checked_at=NTIME,
             )
         ),
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
