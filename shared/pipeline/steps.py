@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from shared.evaluation.service import advance_evaluation
+from shared.pipeline.housekeeping import check_deployment, clean_up_files
 from shared.pipeline.protocols import JobSpec, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
@@ -21,6 +22,8 @@ from shared.runs.facts import Claim, DeploymentInfo, MetricsSummary, UploadedFil
 from shared.runs.names import FileKind, deployment_name_for
 from shared.runs.plan import (
     CancelRun,
+    CheckDeployment,
+    CleanUpFiles,
     CreateDeployment,
     CreateJob,
     DeleteDeployment,
@@ -95,6 +98,10 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             _delete_deployment(run, services, now, reason)
         case EvaluateModel():
             advance_evaluation(run, services, now)
+        case CleanUpFiles():
+            clean_up_files(run, services, now)
+        case CheckDeployment():
+            check_deployment(run, services, now)
         case _:
             raise TypeError(f"no executor for step {step!r}")
 

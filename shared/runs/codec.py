@@ -19,6 +19,7 @@ from shared.runs.facts import (
     Checkpoint,
     Claim,
     DeploymentInfo,
+    FilesCleanup,
     FileVerdict,
     IgnoredChange,
     JobEvent,
@@ -77,7 +78,13 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         cost_estimate_usd=data.get("cost_estimate_usd"),
         deployment=(
             _load(
-                DeploymentInfo, deployment, "requested_at", "serving_at", "expires_at", "deleted_at"
+                DeploymentInfo,
+                deployment,
+                "requested_at",
+                "serving_at",
+                "expires_at",
+                "deleted_at",
+                "checked_at",
             )
             if deployment
             else None
@@ -101,6 +108,7 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
             if data.get("capacity_wait")
             else None
         ),
+        cleanup=_load(FilesCleanup, data["cleanup"], "due_at") if data.get("cleanup") else None,
     )
 
 

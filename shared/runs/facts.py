@@ -166,3 +166,14 @@ class CapacityWait:
     ahead"."""
     refusals: int = 0
     """Refusals for a full quota since it last got room (they never fail the run)."""
+
+
+@dataclass
+class FilesCleanup:
+    """Deleting the run's files from Azure OpenAI once its job ended (`shared.runs.cleanup`)."""
+
+    due_at: datetime | None
+    """When they go; None: kept for ever (KEEP_SERVICE_FILES_HOURS=forever)."""
+    deleted: list[str] = field(default_factory=list)
+    """The ids deleted so far."""
+    done: bool = False

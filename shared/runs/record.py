@@ -23,6 +23,7 @@ from shared.runs.facts import (
     Checkpoint,
     Claim,
     DeploymentInfo,
+    FilesCleanup,
     FileVerdict,
     IgnoredChange,
     JobEvent,
@@ -94,6 +95,8 @@ class Run:
     """Events raised since the record was read; the store saves them with it, then clears."""
     capacity_wait: CapacityWait | None = None
     """Set while the run waits for room on the account (`shared.runs.waiting`)."""
+    cleanup: FilesCleanup | None = None
+    """The deletion of the run's files from the service (`shared.runs.cleanup`)."""
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
@@ -120,6 +123,8 @@ class Run:
     @property
     def is_active(self) -> bool:
         """True while the timer has something to do or watch for this run."""
+        if cleanup_pending(self):
+            return True
         if self.state.terminal or self.state is S.EXPIRED:
             return False
         if self.state is S.SUCCEEDED:
@@ -447,6 +452,13 @@ class Run:
         if self.deployment is None:
             raise IllegalTransition(f"run {self.name!r} has no deployment.")
         return self.deployment
+
+
+def cleanup_pending(run: Run) -> bool:
+    """The run's files on the service still wait for their deletion (`shared.runs.cleanup`)."""
+    from shared.runs.cleanup import pending  # the clean-up rules live in their own module
+
+    return pending(run)
 
 
 def _cost(verdict: FileVerdict) -> float | None:
