@@ -43,7 +43,9 @@ def job_over(run: Run) -> bool:
     job = run.job
     if state in AFTER_TRAINING:
         return True
-    if state in (S.FAILED, S.CANCELLED):
+    if state is S.CANCELLED:
+        return True  # Tunedrop cancels the job before the run (`steps.cancel_job_of`)
+    if state is S.FAILED:
         return job is None or job.status in FINISHED_JOB
     return False
 
