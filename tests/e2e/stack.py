@@ -160,6 +160,9 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             # Evaluations (hundreds of calls per deployed run) are tested on their own stacks
             # (test_evaluation.py); elsewhere they would only load the shared CI machine.
             "EVAL_ENABLED": "false",
+            # The ledgers count a run's files on the service after the fact; the clean-up that
+            # deletes them (KEEP_SERVICE_FILES_HOURS=0, the default) is tested in test_sharing.
+            "KEEP_SERVICE_FILES_HOURS": "forever",
         }
     )
     environ.update(overrides)
