@@ -217,13 +217,15 @@ def _served_model(state: State, model_format: str, name: str, version: str) -> t
         done = [j for j in state.jobs.values() if j.status(now) == "succeeded"]
         if model_format == "OpenAI" and any(j.fine_tuned_model == name for j in done):
             return name, version or "1"
-        # A kept checkpoint deploys by its fine_tuned_model_checkpoint name and answers with
+        # A kept checkpoint deploys by its checkpoint ID (ftchkpt-...), as the fine-tuning
+        # deploy page documents; it answers chat as its fine_tuned_model_checkpoint name, with
         # what its job learnt.
         for job in done:
-            kept = {c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
-            if model_format == "OpenAI" and name in kept and job.fine_tuned_model in state.trained:
-                state.trained[name] = state.trained[job.fine_tuned_model]
-                return name, version or "1"
+            kept = {c["id"]: c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
+            served = kept.get(name)
+            if model_format == "OpenAI" and served and job.fine_tuned_model in state.trained:
+                state.trained[served] = state.trained[job.fine_tuned_model]
+                return served, version or "1"
     shown = f"{model_format}/{name}" + (f"/{version}" if version else "")
     message = f"The model '{shown}' is not supported or does not exist in this account."
     raise ApiError(400, "DeploymentModelNotSupported", message)

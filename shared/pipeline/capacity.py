@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 ACTIVE_JOB_STATES = frozenset({"validating_files", "queued", "pending", "running", "created"})
 FINE_TUNED_MARK = ".ft-"
+CHECKPOINT_PREFIX = "ftchkpt-"  # a kept checkpoint, deployed by its id
 
 
 def decide(runs: Sequence[Run], services: Services, now: datetime) -> dict[str, Decision | None]:
@@ -60,5 +61,9 @@ def account_usage(services: Services) -> AccountUsage:
         file_bytes=sum(item.bytes for item in files),
         active_jobs=sum(1 for job in jobs if job.status in ACTIVE_JOB_STATES),
         total_jobs=len(jobs),
-        deployments=sum(1 for item in deployments if FINE_TUNED_MARK in item.model),
+        deployments=sum(
+            1
+            for item in deployments
+            if FINE_TUNED_MARK in item.model or item.model.startswith(CHECKPOINT_PREFIX)
+        ),
     )

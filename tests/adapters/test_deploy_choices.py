@@ -49,7 +49,8 @@ def test_the_best_checkpoint_is_deployed_and_chat_refuses_compare_and_teardown_w
     assert len(kept) == 3
     deployment = record.deployment
     assert deployment.checkpoint == "best" and deployment.checkpoint_step == kept[0]
-    assert deployment.model == f"{record.job.fine_tuned_model}:ckpt-step-{kept[0]}"
+    best = next(c for c in record.job.checkpoints if c.step == kept[0])
+    assert deployment.model == best.id and best.id.startswith("ftchkpt-")  # deployed by its ID
     assert services.deployments.get(deployment.name).model == deployment.model
     assert f"step {kept[0]} has the lowest validation loss" in deployment.chosen_because
     assert record.job.hyperparameters == {
@@ -61,7 +62,7 @@ def test_the_best_checkpoint_is_deployed_and_chat_refuses_compare_and_teardown_w
     question, answer = QUESTIONS[0]
     messages = [{"role": "user", "content": question}]
     reply = chat(services, run, messages)
-    assert answer in reply.reply and reply.model == deployment.model
+    assert answer in reply.reply and reply.model == best.model  # it answers under its name
     calls = emulator.count("POST", CHAT)
 
     with pytest.raises(Conflict, match=r"BASE_DEPLOYMENT"):
