@@ -59,6 +59,7 @@ def policy_from(settings: Settings) -> RunPolicy:
             deploy_sku=settings.deploy_sku,
             deploy_capacity=settings.deploy_capacity,
             ttl_hours=settings.deploy_ttl_hours,
+            training_type=settings.capacity.training_type,
         ),
         settle_seconds=settings.settle_seconds,
         stalled_after_minutes=settings.stalled_after_minutes,

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 IMPORT_THRESHOLD_BYTES = 100 * 1024 * 1024
 UNUSABLE_FILE_STATES = frozenset({"error", "deleting", "deleted"})
 COUNTED_PURPOSES = frozenset({"fine-tune", "fine-tune-results"})
+# `trainingType` is taken from api-version 2025-04-01-preview on (Azure OpenAI fine-tuning,
+# "training type"); the job's create call uses that version when the app's is older.
+TRAINING_TYPE_API_VERSION = "2025-04-01-preview"
+TRAINING_TYPES = {"standard": "Standard", "global": "GlobalStandard", "developer": "Developer"}
 LIST_PAGE = 100
 JOB_PAGE = 50
 MAX_JOB_PAGES = 20
@@ -100,6 +104,11 @@ class AzureOpenAIFineTuning:
             arguments["suffix"] = spec.suffix
         if spec.seed is not None:
             arguments["seed"] = spec.seed
+        if spec.training_type:
+            arguments["extra_body"] = {"trainingType": TRAINING_TYPES[spec.training_type]}
+            configured = str(getattr(self._client, "_api_version", "") or "")
+            if configured < TRAINING_TYPE_API_VERSION:
+                arguments["extra_query"] = {"api-version": TRAINING_TYPE_API_VERSION}
         # No client retry: a retried POST after a lost answer could create a second job.
         with openai_errors("creating the fine-tuning job"):
             job = self._client.with_options(max_retries=0).fine_tuning.jobs.create(**arguments)

@@ -216,6 +216,7 @@ def _config_view(config: RunConfig | None) -> dict[str, Any] | None:
             "ttl_hours": config.deploy.ttl_hours,
         },
         "evaluate": config.evaluate,
+        "training_type": config.training_type,
     }
 
 

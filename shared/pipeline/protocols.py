@@ -132,6 +132,8 @@ class JobSpec:
     hyperparameters: Mapping[str, int | float] = field(default_factory=dict)
     suffix: str | None = None
     seed: int | None = None
+    training_type: str | None = None
+    """standard, global or developer (the service's trainingType); None: not sent."""
 
 
 @dataclass(frozen=True)

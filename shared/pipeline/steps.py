@@ -163,6 +163,7 @@ def _create_job(run: Run, services: Services, now: datetime) -> None:
             hyperparameters=config.hyperparameters(),
             suffix=config.suffix or run.name[:40].rstrip("-"),
             seed=config.seed,
+            training_type=config.training_type,
         )
         remote = services.fine_tuning.create_job(spec)
         logger.info("Run %s: created fine-tuning job %s", run.name, remote.id)

@@ -17,8 +17,9 @@
         "ttl_hours": 24,                      0 < x <= 8760: Tunedrop deletes it afterwards
         "checkpoint": "final"                 "final", or "best": the kept checkpoint with the
       },                                      lowest validation loss
-      "evaluate": true                        evaluate the deployed model (shared.evaluation)
-    }
+      "evaluate": true,                       evaluate the deployed model (shared.evaluation)
+      "training_type": "standard"             standard, global or developer: the service's
+    }                                         trainingType (default: DEFAULT_TRAINING_TYPE)
 
 "auto" leaves the choice to the service (the field is not sent).
 """
@@ -38,6 +39,7 @@ MAX_CONFIG_BYTES = 64 * 1024
 AUTO = "auto"
 SKUS = ("Standard", "GlobalStandard", "DeveloperTier")
 CHECKPOINTS = ("final", "best")
+TRAINING_TYPES = ("standard", "global", "developer")
 SUFFIX = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MAX_SEED = 2**31 - 1
@@ -55,6 +57,7 @@ class RunDefaults:
     deploy_sku: str = "Standard"
     deploy_capacity: int = 1
     ttl_hours: float = 24.0
+    training_type: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class RunConfig:
     seed: int | None = None
     deploy: DeployConfig = field(default_factory=DeployConfig)
     evaluate: bool = True
+    training_type: str = "standard"
+    """standard, global or developer: sent as the service's `trainingType`."""
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -109,6 +114,7 @@ def default_config(defaults: RunDefaults) -> RunConfig:
             capacity=defaults.deploy_capacity,
             ttl_hours=defaults.ttl_hours,
         ),
+        training_type=defaults.training_type,
     )
 
 
@@ -184,7 +190,16 @@ class _Reader:
         self.problems.append(f'run.json: "{printable}" {rule}')
 
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
-        self.unknown(data, "", {"model", "suffix", "hyperparameters", "seed", "deploy", "evaluate"})
+        known = {
+            "model",
+            "suffix",
+            "hyperparameters",
+            "seed",
+            "deploy",
+            "evaluate",
+            "training_type",
+        }
+        self.unknown(data, "", known)
         model = data.get("model", defaults.model)
         if not isinstance(model, str) or model not in BASE_MODELS:
             known = ", ".join(sorted(BASE_MODELS))
@@ -213,6 +228,10 @@ class _Reader:
         if not isinstance(evaluate, bool):
             self.problem("evaluate", "must be true or false")
             evaluate = True
+        training_type = data.get("training_type", defaults.training_type)
+        if training_type not in TRAINING_TYPES:
+            self.problem("training_type", f"must be one of {', '.join(TRAINING_TYPES)}")
+            training_type = defaults.training_type
         return RunConfig(
             model=model,
             suffix=suffix,
@@ -222,6 +241,7 @@ class _Reader:
             seed=seed,
             deploy=self.deploy(self.section(data, "deploy"), defaults),
             evaluate=evaluate,
+            training_type=training_type,
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

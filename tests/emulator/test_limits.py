@@ -184,3 +184,32 @@ def test_limits_are_read_and_changed_over_http(tight: Emulator) -> None:
     status, _, error = raw(tight, "PUT", "/_emulator/limits", body={"deployments": -1})
     assert status == 400 and "above 0" in error["error"]["message"]
     assert raw(tight, "GET", "/_emulator/limits")[2]["limits"]["deployments"] == 2
+
+
+def test_a_developer_job_waits_only_for_the_developer_limit(tight: Emulator) -> None:
+    tight.set_limits(queued_jobs=5, developer_running_jobs=2, files=20)
+    client = openai_client(tight)
+    preview = {"api-version": "2025-04-01-preview"}
+    train = upload_processed(client, TRAIN)
+    standard = [client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=train) for _ in "ab"]
+    developer = [
+        client.fine_tuning.jobs.create(
+            model=BASE_MODEL,
+            training_file=train,
+            extra_body={"trainingType": "Developer"},
+            extra_query=preview,
+        )
+        for _ in "ab"
+    ]
+    wait_until(
+        lambda: [client.fine_tuning.jobs.retrieve(j.id).status for j in developer],
+        lambda statuses: statuses == ["running", "running"],
+    )
+    assert client.fine_tuning.jobs.retrieve(standard[1].id).status == "pending"
+    with pytest.raises(openai.BadRequestError, match="trainingType"):
+        client.fine_tuning.jobs.create(
+            model=BASE_MODEL,
+            training_file=train,
+            extra_body={"trainingType": "Turbo"},
+            extra_query=preview,
+        )

@@ -149,3 +149,18 @@ def test_deploy_options_of_a_request_are_checked_over_the_runs_own():
         '"deploy.sku" must be one of Standard, GlobalStandard, DeveloperTier',
         '"deploy.capacity" must be an integer from 1 to 1000',
     ]
+
+
+def test_training_type_defaults_to_the_setting_and_names_a_bad_value():
+    from shared.errors import InvalidRunConfig as Invalid
+    from shared.runs.config import RunDefaults as Defaults
+    from shared.runs.config import parse_run_config as parse
+
+    defaults = Defaults("gpt-4o-mini-2024-07-18", training_type="global")
+    assert parse(b"{}", defaults).training_type == "global"
+    assert parse(b'{"training_type": "developer"}', defaults).training_type == "developer"
+    with pytest.raises(Invalid) as caught:
+        parse(b'{"training_type": "turbo"}', defaults)
+    assert caught.value.problems == [
+        'run.json: "training_type" must be one of standard, global, developer'
+    ]

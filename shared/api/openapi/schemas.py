@@ -172,6 +172,7 @@ SCHEMAS: dict[str, Schema] = {
                 deploy=obj(
                     enabled=BOOLEAN, name=NSTRING, sku=STRING, capacity=INTEGER, ttl_hours=NUMBER
                 ),
+                training_type={"enum": ["standard", "global", "developer"]},
             )
         ),
         job=nullable(
