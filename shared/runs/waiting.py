@@ -16,6 +16,7 @@ from shared.runs.record import Run
 from shared.runs.retry import RetryPolicy
 
 WAITING_EVENT = "waiting_for_capacity"
+REFUSED = "refused for a full quota"
 
 
 def hold(run: Run, waiting: Waiting, now: datetime) -> bool:
@@ -54,9 +55,6 @@ def room_taken(run: Run, now: datetime) -> None:
     run.capacity_wait = None
     minutes = (now - wait.since).total_seconds() / 60
     run.note(now, f"room on the account found after waiting {minutes:.1f} min for {wait.need}")
-
-
-REFUSED = "refused for a full quota"
 
 
 def refused(
