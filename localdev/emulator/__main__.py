@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
 from localdev.emulator.emulator import running_emulator
+from localdev.emulator.limits import ENVIRONMENT_VARIABLE, Limits
 from localdev.emulator.timings import Timings
 
 
@@ -23,17 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm-port", type=int, default=0, help="ARM HTTPS port (0: any free)")
     parser.add_argument("--timings", choices=("fast", "realistic"), default="fast")
     args = parser.parse_args(argv)
+    try:
+        limits = Limits.from_environment(os.environ.get(ENVIRONMENT_VARIABLE))
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     with running_emulator(
-        port=args.port, arm_port=args.arm_port, timings=Timings.named(args.timings)
+        port=args.port, arm_port=args.arm_port, timings=Timings.named(args.timings), limits=limits
     ) as emulator:
         print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
         print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")
         print(f"  ARM:        {emulator.arm_url}  (trust CA: {emulator.ca_cert_path})")
         print(f"  account:    {emulator.account_id}")
         print(f"  admin:      {emulator.url}/_emulator/info", flush=True)
+        print(f"  limits:     {emulator.url}/_emulator/limits ({ENVIRONMENT_VARIABLE})", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
