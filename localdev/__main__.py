@@ -123,13 +123,17 @@ def _serve_emulator(
 ) -> int:
     """The emulator alone, for `func start`: its CA goes where local.settings expects it."""
     from localdev.emulator import Timings, running_emulator
+    from localdev.emulator.limits import ENVIRONMENT_VARIABLE, Limits
 
+    limits = Limits.from_environment(os.environ.get(ENVIRONMENT_VARIABLE))
     ports = LocalPorts.from_settings(values)
     port = ports.emulator if port is None else port
     arm_port = ports.emulator_arm if arm_port is None else arm_port
     check_ports_free({"Azure OpenAI emulator, --port": port, "ARM emulator, --arm-port": arm_port})
     state_dir = state_dir_of(values)
-    with running_emulator(port=port, arm_port=arm_port, timings=Timings.named(timings)) as emulator:
+    with running_emulator(
+        port=port, arm_port=arm_port, timings=Timings.named(timings), limits=limits
+    ) as emulator:
         state_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(emulator.ca_cert_path, state_dir / "emulator-ca.pem")
         print(f"Azure OpenAI emulator: {emulator.url}  ARM: {emulator.arm_url}")

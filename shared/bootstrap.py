@@ -61,6 +61,7 @@ def policy_from(settings: Settings) -> RunPolicy:
             deploy_sku=settings.deploy_sku,
             deploy_capacity=settings.deploy_capacity,
             ttl_hours=settings.deploy_ttl_hours,
+            training_type=settings.capacity.training_type,
         ),
         settle_seconds=settings.settle_seconds,
         stalled_after_minutes=settings.stalled_after_minutes,
@@ -68,6 +69,9 @@ def policy_from(settings: Settings) -> RunPolicy:
         retry=RetryPolicy(base_seconds=settings.retry_base_seconds),
         tick_workers=settings.tick_workers,
         evaluate=settings.eval_enabled,
+        limits=settings.capacity.limits,
+        keep_files_hours=settings.capacity.keep_files_hours,
+        deployment_check_minutes=settings.capacity.deployment_check_minutes,
     )
 
 

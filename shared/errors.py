@@ -11,7 +11,8 @@
     │   └── ConcurrentUpdate      someone else saved the record first (ETag mismatch)
     └── ServiceError              Azure OpenAI, ARM or storage answered with an error
         ├── TransientServiceError throttling, 5xx, timeouts: try again on a later tick
-        │   └── DeploymentNotReady  the deployment exists but does not serve yet
+        │   ├── DeploymentNotReady  the deployment exists but does not serve yet
+        │   └── NoRoom            a full quota, a 429 or a 409: on a creating step, wait for room
         └── PermanentServiceError the service refused for good: record the reason, do not retry
 
 Adapters translate SDK errors into these with `raise ... from exc`; triggers catch only
@@ -87,3 +88,10 @@ class ConcurrentUpdate(Conflict):
 
 class DeploymentNotReady(TransientServiceError):
     """The deployment exists (ARM may even say Succeeded) but chat does not answer on it yet."""
+
+
+class NoRoom(TransientServiceError):
+    """The service refused a call in a way a full quota may answer: an `error.code` of
+    `quotaExceeded`, a 429 or a 409 (no public source shows which; see the README's "Sharing a
+    resource"). On a step that takes room (upload, job, deployment) the run waits for room
+    again instead of counting an error; elsewhere it is an ordinary transient error."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from shared.capacity_settings import CapacitySettings
 from shared.errors import SettingsError
 from shared.notifications.settings import NotificationSettings
 
@@ -82,6 +83,8 @@ class Settings:
     improve_max_examples: int = 200
     # How long the account's model list (GET /openai/models) is kept before it is asked again.
     model_catalog_ttl_minutes: float = 60.0
+    # Sharing the Azure OpenAI account: limits, file clean-up, deployment checks.
+    capacity: CapacitySettings = field(default_factory=CapacitySettings)
 
     def __repr__(self) -> str:
         shown = []
@@ -199,6 +202,7 @@ class Settings:
             improve_max_usd=reader.number("IMPROVE_MAX_USD", float, 5.0),
             improve_max_examples=reader.number("IMPROVE_MAX_EXAMPLES", int, 200),
             model_catalog_ttl_minutes=reader.number("MODEL_CATALOG_TTL_MINUTES", float, 60.0),
+            capacity=CapacitySettings.from_env(environ, reader.problems),
         )
         if reader.problems:
             raise SettingsError(

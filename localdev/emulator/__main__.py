@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from localdev.emulator.emulator import running_emulator
+from localdev.emulator.limits import ENVIRONMENT_VARIABLE, Limits
 from localdev.emulator.timings import Timings
 
 
@@ -27,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         "--catalog", type=Path, help="a catalog file of models and dates (default: catalog.json)"
     )
     args = parser.parse_args(argv)
+    try:
+        limits = Limits.from_environment(os.environ.get(ENVIRONMENT_VARIABLE))
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if threading.current_thread() is threading.main_thread():
         # SIGINT too, explicitly: a process started with SIGINT ignored (a background job of a
@@ -39,12 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         arm_port=args.arm_port,
         timings=Timings.named(args.timings),
         catalog_file=args.catalog,
+        limits=limits,
     ) as emulator:
         print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
         print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")
         print(f"  ARM:        {emulator.arm_url}  (trust CA: {emulator.ca_cert_path})")
         print(f"  account:    {emulator.account_id}")
         print(f"  admin:      {emulator.url}/_emulator/info", flush=True)
+        print(f"  limits:     {emulator.url}/_emulator/limits ({ENVIRONMENT_VARIABLE})", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -7,12 +7,15 @@ the emulator (the local Functions host, end-to-end tests). Not logged, not authe
     POST   /_emulator/faults     arm a fault (a JSON object, or a list of them) -> 201
     DELETE /_emulator/faults     disarm every fault -> 204
     DELETE /_emulator/holds      end every hold in progress (timeout, lost_answer) -> 204
+    GET    /_emulator/limits     limits, use now and the highest use seen
+    PUT    /_emulator/limits     change some limits (a JSON object of them) -> the same answer
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from localdev.emulator import limits
 from localdev.emulator.faults import Fault
 from localdev.emulator.store import State
 from localdev.emulator.wire import ApiError, Request, Response, json_response
@@ -56,4 +59,20 @@ def _dispatch(state: State, info: Info, request: Request) -> Response:
     if route == ("DELETE", "holds"):
         state.faults.release_holds()
         return Response(204)
+    if route == ("GET", "limits"):
+        return json_response(200, limits.report(state))
+    if route == ("PUT", "limits"):
+        try:
+            changed = state.limits.changed(request.json())
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, "invalidLimits", str(exc)) from exc
+        set_limits(state, changed)
+        return json_response(200, limits.report(state))
     raise ApiError(404, "notFound", f"There is no admin endpoint {request.method} {request.path}.")
+
+
+def set_limits(state: State, changed: limits.Limits) -> None:
+    """New limits; jobs still waiting for a slot are scheduled again under them."""
+    with state.lock:
+        state.limits = changed
+        limits.schedule(state)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from localdev.emulator import catalog
+from localdev.emulator import catalog, limits
 from localdev.emulator.jobs import checkpoints
 from localdev.emulator.store import State, new_id
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response
@@ -33,6 +33,8 @@ class Deployment:
     ready_at: float
     gone_at: float | None = None  # set when a DELETE started
     tags: dict[str, str] = field(default_factory=dict)
+    last_used_at: float | None = None
+    """The last chat it answered (None: none since it was created)."""
 
     def provisioning_state(self, now: float) -> str:
         if self.gone_at is not None:
@@ -149,6 +151,10 @@ def live_deployment(state: State, name: str) -> Deployment | None:
         if found and found.gone_at is not None and state.now() >= found.gone_at:
             del state.deployments[name.lower()]
             return None
+        if found and limits.idle_too_long(state, found):
+            # The service deletes a fine-tuned deployment unused for `idle_deployment_days`.
+            del state.deployments[name.lower()]
+            return None
         return found
 
 
@@ -197,8 +203,11 @@ def put_deployment(state: State, request: Request, params: dict[str, str]) -> Re
     )  # fmt: skip
     operation = Operation(new_id("op"), "Creating", now, now + provisioning)
     with state.lock:
+        if limits.counts_as_fine_tuned(state, deployment):
+            limits.check_deployment_room(state)
         state.deployments[deployment.name.lower()] = deployment
         state.operations[operation.id] = operation
+    limits.usage(state)
     headers = {"Azure-AsyncOperation": _operation_url(state, request, operation, "Statuses")}
     headers.update(_poll_after(operation, now))
     return json_response(201, deployment.to_json(state, now), headers)
@@ -267,13 +276,15 @@ def _served_model(state: State, model_format: str, name: str, version: str) -> t
         done = [j for j in state.jobs.values() if j.status(now) == "succeeded"]
         if model_format == "OpenAI" and any(j.fine_tuned_model == name for j in done):
             return name, version or "1"
-        # A kept checkpoint deploys by its fine_tuned_model_checkpoint name and answers with
+        # A kept checkpoint deploys by its checkpoint ID (ftchkpt-...), as the fine-tuning
+        # deploy page documents; it answers chat as its fine_tuned_model_checkpoint name, with
         # what its job learnt.
         for job in done:
-            kept = {c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
-            if model_format == "OpenAI" and name in kept and job.fine_tuned_model in state.trained:
-                state.trained[name] = state.trained[job.fine_tuned_model]
-                return name, version or "1"
+            kept = {c["id"]: c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
+            served = kept.get(name)
+            if model_format == "OpenAI" and served and job.fine_tuned_model in state.trained:
+                state.trained[served] = state.trained[job.fine_tuned_model]
+                return served, version or "1"
     shown = f"{model_format}/{name}" + (f"/{version}" if version else "")
     message = f"The model '{shown}' is not supported or does not exist in this account."
     raise ApiError(400, "DeploymentModelNotSupported", message)

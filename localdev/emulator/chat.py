@@ -55,6 +55,7 @@ def chat_completions(state: State, request: Request, params: dict[str, str]) -> 
         raise ApiError(400, "BadRequest", "The emulator does not stream; send stream=false.")
     response_format = checked_response_format(body.get("response_format"))
     _rate_limit(state, deployment.name, deployment.capacity, now)
+    deployment.last_used_at = now
     question = next(
         (message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"),
         "",

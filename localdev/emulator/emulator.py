@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from localdev.emulator import catalog, planes
+from localdev.emulator import admin, catalog, planes
+from localdev.emulator import limits as account_limits
 from localdev.emulator.arm import Deployment, account_path
 from localdev.emulator.faults import Fault
 from localdev.emulator.requestlog import RequestRecord
@@ -49,6 +50,7 @@ class Emulator:
         account_name: str = DEFAULT_ACCOUNT_NAME,
         clock: Callable[[], float] = time.time,
         catalog_file: Path | None = None,
+        limits: account_limits.Limits | None = None,
     ) -> None:
         self.timings = timings or Timings.fast()
         self.api_key = api_key
@@ -69,6 +71,8 @@ class Emulator:
         )
         if catalog_file is not None:
             self._state.catalog = catalog.Catalog.load(catalog_file)
+        if limits is not None:
+            self._state.limits = limits
         self._stopping = threading.Event()
         self._listeners: list[Listener] = []
         self._cert_dir: Path | None = None
@@ -142,6 +146,20 @@ class Emulator:
         """Ends every `timeout` or `lost_answer` hold in progress now (the connection closes)."""
         self._state.faults.release_holds()
 
+    def set_limits(self, **changes: object) -> account_limits.Limits:
+        """Changes some limits (the keys of `PUT /_emulator/limits`); returns them all."""
+        admin.set_limits(self._state, self._state.limits.changed(changes))
+        return self._state.limits
+
+    def limits_report(self) -> dict[str, object]:
+        """Limits, use now and the highest use seen (`GET /_emulator/limits`)."""
+        return account_limits.report(self._state)
+
+    def reset_high_water(self) -> None:
+        """Forgets the highest use seen, so a test measures only its own."""
+        with self._state.lock:
+            self._state.peaks.clear()
+
     def _add_base_deployments(self) -> None:
         now = self._state.now()
         for name, model_id in self._base_deployments.items():
@@ -166,6 +184,7 @@ def running_emulator(
     base_deployments: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     catalog_file: Path | None = None,
+    limits: account_limits.Limits | None = None,
 ) -> Iterator[Emulator]:
     """Runs an emulator for the `with` block. Port 0 picks a free port.
 
@@ -173,10 +192,11 @@ def running_emulator(
     (default: gpt-4o-mini and gpt-4o). `clock` (seconds) is what files, jobs and deployments
     age by: a test can stop it to look at a job in a state it would otherwise pass in a blink.
     `catalog_file` replaces the dated `catalog.json` (the models and their retirement dates).
+    `limits`: the account's count limits (default: the documented ones).
     """
     emulator = Emulator(
         port=port, arm_port=arm_port, timings=timings, base_deployments=base_deployments,
-        clock=clock, catalog_file=catalog_file,
+        clock=clock, catalog_file=catalog_file, limits=limits,
     )  # fmt: skip
     emulator.start()
     try:

@@ -10,6 +10,10 @@ as when a connection breaks on the way back or the caller crashes while waiting.
 A test can hold a request for as long as it needs (a long `hold_seconds`) and end every hold at
 a moment of its choosing with `release_holds()`, rather than racing a fixed hold against the
 machine's speed.
+A `quota` fault refuses the request as the account's limits would, in the shape `shape` names
+(`400` quotaExceeded, `429` with Retry-After, `429-no-retry-after`, `409`): no public source
+shows how the service refuses a request over a count limit, so each plausible shape is tested
+(another tool taking the last slot between Tunedrop's count and its call looks the same).
 Life-cycle faults (`job_fails`, `file_error`) mark the next `times` jobs or files created by a
 request whose path contains `path_contains`: the job ends `failed` with `error.message`, the file
 ends `error` with `status_details`.
@@ -24,8 +28,9 @@ from typing import Any
 
 from localdev.emulator.wire import Response, json_response
 
-HTTP_KINDS = ("throttle", "server_error", "conflict", "timeout", "lost_answer")
+HTTP_KINDS = ("throttle", "server_error", "conflict", "timeout", "lost_answer", "quota")
 LIFECYCLE_KINDS = ("job_fails", "file_error")
+QUOTA_SHAPES = ("400", "429", "429-no-retry-after", "409")
 DEFAULT_MESSAGES = {
     "job_fails": "The fine-tuning job failed due to an internal error.",
     "file_error": "The file could not be processed because of an internal error.",
@@ -44,6 +49,8 @@ class Fault:
     hold_seconds: float = 5.0
     message: str = ""
     code: str = ""
+    shape: str = "400"
+    """For `quota`: 400, 429, 429-no-retry-after or 409 (see the module docstring)."""
 
     def __post_init__(self) -> None:
         if self.kind not in HTTP_KINDS + LIFECYCLE_KINDS:
@@ -51,6 +58,8 @@ class Fault:
             raise ValueError(f'fault kind "{self.kind}" is unknown; use one of: {kinds}')
         if self.times < 1:
             raise ValueError(f'fault "times" must be at least 1, not {self.times}')
+        if self.shape not in QUOTA_SHAPES:
+            raise ValueError(f'fault "shape" must be one of {", ".join(QUOTA_SHAPES)}')
         if self.retry_after < 0 or self.hold_seconds < 0:
             raise ValueError('fault "retry_after" and "hold_seconds" must not be negative')
 
@@ -152,6 +161,12 @@ def fault_response(fault: Fault, *, style: str) -> Response:
         )
         headers = {"Retry-After": str(fault.retry_after)}
         return json_response(429, _error(fault.code or code[style], message), headers)
+    if fault.kind == "quota":
+        status = {"400": 400, "429": 429, "429-no-retry-after": 429, "409": 409}[fault.shape]
+        code = "quotaExceeded" if style == "authoring" else "QuotaExceeded"
+        message = fault.message or "The limit for this resource has been reached."
+        retry = {"Retry-After": str(fault.retry_after)} if fault.shape == "429" else {}
+        return json_response(status, _error(fault.code or code, message), retry)
     if fault.kind == "conflict":
         code = {"authoring": "conflict", "inference": "409", "arm": "Conflict"}
         message = fault.message or "Another operation is in progress on this resource."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from localdev.emulator import limits
 from localdev.emulator.datasets import Dataset, DatasetError, parse_chat_jsonl
 from localdev.emulator.store import State, new_id
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response, page_after
@@ -112,7 +113,10 @@ def store_file(
     if path is not None:
         stored.ready_at = state.now() + state.timings.file_processing
     with state.lock:
+        if path is not None:  # the service's own files (results) are never refused
+            limits.check_file_room(state, len(content))
         state.files[stored.id] = stored
+    limits.usage(state)
     return stored
 
 

@@ -41,6 +41,8 @@ class Job:
     error_message: str = ""
     requested: dict[str, Any] = field(default_factory=dict)
     """The hyperparameters as sent; "auto" (or absent) ones are resolved when training starts."""
+    training_type: str = "standard"
+    """standard, global or developer: which running limit the job waits for."""
 
     @property
     def fine_tuned_model(self) -> str:

@@ -8,6 +8,7 @@ import uuid
 from functools import partial
 from typing import Any
 
+from localdev.emulator import limits
 from localdev.emulator.datasets import Dataset, too_few_training_examples
 from localdev.emulator.files import StoredFile, store_file
 from localdev.emulator.jobs import TERMINAL, Job, checkpoints, events
@@ -82,6 +83,7 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         validation, valid_data = _processed_file(state, str(body["validation_file"]), "validation")
         n_valid = len(valid_data.examples)
     suffix, seed = _suffix_and_seed(body)
+    training_type = _training_type(body)
     try:
         hyper = resolve_hyperparameters(body.get("hyperparameters"), len(train_data.examples))
     except ValueError as exc:
@@ -93,20 +95,24 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         seed=seed,
         fingerprint=train_data.fingerprint,
     )
-    now, timings = state.now(), state.timings
-    started = now + timings.job_queued
-    trains_until = started + hyper.n_epochs * timings.job_step
-    results = store_file(
-        state, filename="results.csv", purpose="fine-tune-results",
-        content=results_csv(plan).encode(), path=None, visible_at=trains_until,
-    )  # fmt: skip
-    job = Job(
-        id=new_id("ftjob"), model=model, training_file=training.id,
-        validation_file=validation.id if validation else None, suffix=suffix, seed=seed,
-        created_at=now, started_at=started, trains_until=trains_until, ended_at=trains_until,
-        outcome="succeeded", plan=plan, trained_tokens=train_data.tokens * hyper.n_epochs,
-        results_file=results.id, requested=dict(body.get("hyperparameters") or {}),
-    )  # fmt: skip
+    # The room checked is the room taken: no other creation between the check and the insert.
+    with state.lock:
+        limits.check_job_room(state)
+        now, timings = state.now(), state.timings
+        started = now + timings.job_queued
+        trains_until = started + hyper.n_epochs * timings.job_step
+        results = store_file(
+            state, filename="results.csv", purpose="fine-tune-results",
+            content=results_csv(plan).encode(), path=None, visible_at=trains_until,
+        )  # fmt: skip
+        job = Job(
+            id=new_id("ftjob"), model=model, training_file=training.id,
+            validation_file=validation.id if validation else None, suffix=suffix, seed=seed,
+            created_at=now, started_at=started, trains_until=trains_until,
+            ended_at=trains_until, outcome="succeeded", plan=plan,
+            trained_tokens=train_data.tokens * hyper.n_epochs, results_file=results.id,
+            requested=dict(body.get("hyperparameters") or {}), training_type=training_type,
+        )  # fmt: skip
     too_few = too_few_training_examples(train_data)
     fault = None if too_few else state.faults.take_lifecycle("job_fails", request.path)
     if too_few:
@@ -124,6 +130,8 @@ def create_job(state: State, request: Request, params: dict[str, str]) -> Respon
         parent = state.trained.get(model)
         learnt = parent.examples + train_data.examples if parent else train_data.examples
         state.trained[job.fine_tuned_model] = Dataset(learnt, train_data.fingerprint)
+        limits.schedule(state)
+    limits.usage(state)
     location = f"http://{request.header('host')}/openai/fine_tuning/jobs/{job.id}"
     return json_response(201, job.to_json(now), {"Location": location})
 
@@ -151,6 +159,7 @@ def cancel_job(state: State, request: Request, params: dict[str, str]) -> Respon
             raise ApiError(400, "unexpectedEntityState", message)
         job.outcome, job.ended_at = "cancelled", now
         state.files[job.results_file].visible_at = NEVER
+        limits.schedule(state)  # a slot may have freed early
     return json_response(200, job.to_json(now))
 
 
@@ -201,3 +210,18 @@ def _suffix_and_seed(body: dict[str, Any]) -> tuple[str | None, int]:
     elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
         raise ApiError(400, "invalidPayload", "The seed must be a whole number from 0 to 2^31-1.")
     return suffix, seed
+
+
+# `trainingType` (api-version 2025-04-01-preview and later) as the service names it.
+TRAINING_TYPES = {"standard": "standard", "globalstandard": "global", "developer": "developer"}
+
+
+def _training_type(body: dict[str, Any]) -> str:
+    sent = body.get("trainingType")
+    if sent is None:
+        return "standard"
+    found = TRAINING_TYPES.get(str(sent).lower())
+    if found is None:
+        message = "The trainingType must be one of Standard, GlobalStandard or Developer."
+        raise ApiError(400, "invalidPayload", message)
+    return found

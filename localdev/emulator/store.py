@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from localdev.emulator.catalog import DEFAULT_CATALOG, Catalog
 from localdev.emulator.faults import FaultBook
+from localdev.emulator.limits import Limits
 from localdev.emulator.requestlog import RequestLog
 from localdev.emulator.timings import Timings
 
@@ -57,6 +58,8 @@ class State:
         self.log = RequestLog()
         self.catalog: Catalog = DEFAULT_CATALOG
         """The models this account offers (`catalog.json`, or a test's own file)."""
+        self.limits = Limits()
+        self.peaks: dict[str, int] = {}  # the highest use seen of each limit
 
     def now(self) -> float:
         return self.clock()

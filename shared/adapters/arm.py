@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.cognitiveservices.models import (
     Deployment,
@@ -20,6 +20,7 @@ from azure.mgmt.cognitiveservices.models import (
 )
 
 from shared.adapters.azure_errors import azure_errors, translate
+from shared.errors import NoRoom
 from shared.pipeline.protocols import RemoteDeployment
 
 FINE_TUNED_MODEL_VERSION = "1"
@@ -54,11 +55,17 @@ class ArmDeployments:
                 model=DeploymentModel(format="OpenAI", name=model, version=FINE_TUNED_MODEL_VERSION)
             ),
         )
-        with azure_errors(f"creating deployment {name!r}"):
-            poller = self._client.deployments.begin_create_or_update(
-                self._group, self._account, name, body, polling=False
-            )
-            created = poller.result()
+        what = f"creating deployment {name!r}"
+        with azure_errors(what):
+            try:
+                poller = self._client.deployments.begin_create_or_update(
+                    self._group, self._account, name, body, polling=False
+                )
+                created = poller.result()
+            except HttpResponseError as exc:
+                if _no_room(exc):
+                    raise NoRoom(f"{what}: {_first_line(exc)}", _retry_after(exc)) from exc
+                raise
         return (
             _remote(name, created)
             if created is not None
@@ -75,6 +82,13 @@ class ArmDeployments:
         except AzureError as exc:
             raise translate(exc, f"deleting deployment {name!r}") from exc
 
+    def list_all(self) -> list[RemoteDeployment]:
+        with azure_errors("listing the account's deployments"):
+            return [
+                _remote(item.name or "", item)
+                for item in self._client.deployments.list(self._group, self._account)
+            ]
+
 
 def _remote(name: str, deployment: Deployment) -> RemoteDeployment:
     properties = deployment.properties
@@ -85,3 +99,24 @@ def _remote(name: str, deployment: Deployment) -> RemoteDeployment:
         state=(properties.provisioning_state if properties else None) or "Creating",
         tags=dict(deployment.tags or {}),
     )
+
+
+def _no_room(exc: HttpResponseError) -> bool:
+    """A refusal a full deployment quota may give: `QuotaExceeded`, a 429 or a 409. A refusal
+    for capacity (`InsufficientQuota`, tokens per minute) is not: another capacity may fit."""
+    code = exc.error.code if exc.error is not None else None
+    return exc.status_code in (409, 429) or (code or "").lower() == "quotaexceeded"
+
+
+def _first_line(exc: HttpResponseError) -> str:
+    text = str(exc.message or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    headers = exc.response.headers if exc.response is not None else {}
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

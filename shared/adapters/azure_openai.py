@@ -18,6 +18,7 @@ from openai.types.fine_tuning import FineTuningJob
 
 from shared.adapters.chunk_reader import ChunkReader
 from shared.adapters.openai_errors import openai_errors
+from shared.errors import NotFound
 from shared.pipeline.protocols import ChatReply, JobSpec, RemoteFile, RemoteJob, UploadSource
 from shared.runs.facts import Checkpoint, JobEvent
 
@@ -27,6 +28,12 @@ logger = logging.getLogger(__name__)
 # streams hundreds of megabytes itself; smaller ones are streamed from the blob as multipart.
 IMPORT_THRESHOLD_BYTES = 100 * 1024 * 1024
 UNUSABLE_FILE_STATES = frozenset({"error", "deleting", "deleted"})
+COUNTED_PURPOSES = frozenset({"fine-tune", "fine-tune-results"})
+# `trainingType` is taken from api-version 2025-04-01-preview on (Azure OpenAI fine-tuning,
+# "training type"); the job's create call uses that version when the app's is older.
+TRAINING_TYPE_API_VERSION = "2025-04-01-preview"
+TRAINING_TYPES = {"standard": "Standard", "global": "GlobalStandard", "developer": "Developer"}
+LIST_PAGE = 100
 JOB_PAGE = 50
 MAX_JOB_PAGES = 20
 
@@ -97,6 +104,11 @@ class AzureOpenAIFineTuning:
             arguments["suffix"] = spec.suffix
         if spec.seed is not None:
             arguments["seed"] = spec.seed
+        if spec.training_type:
+            arguments["extra_body"] = {"trainingType": TRAINING_TYPES[spec.training_type]}
+            configured = str(getattr(self._client, "_api_version", "") or "")
+            if configured < TRAINING_TYPE_API_VERSION:
+                arguments["extra_query"] = {"api-version": TRAINING_TYPE_API_VERSION}
         # No client retry: a retried POST after a lost answer could create a second job.
         with openai_errors("creating the fine-tuning job"):
             job = self._client.with_options(max_retries=0).fine_tuning.jobs.create(**arguments)
@@ -143,6 +155,26 @@ class AzureOpenAIFineTuning:
         with openai_errors(f"cancelling job {job_id}"):
             return _job(self._client.fine_tuning.jobs.cancel(job_id))
 
+    def list_files(self) -> list[RemoteFile]:
+        with openai_errors("listing the account's files"):
+            return [
+                _file(item)
+                for item in self._client.files.list()
+                if item.purpose in COUNTED_PURPOSES and item.status not in ("deleting", "deleted")
+            ]
+
+    def list_jobs(self) -> list[RemoteJob]:
+        # Every page: the account holds at most 100 jobs (Azure OpenAI quotas and limits).
+        with openai_errors("listing the account's fine-tuning jobs"):
+            return [_job(job) for job in self._client.fine_tuning.jobs.list(limit=LIST_PAGE)]
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            with openai_errors(f"deleting file {file_id}"):
+                self._client.files.delete(file_id)
+        except NotFound:
+            return
+
 
 class AzureOpenAIChat:
     """`Chat` on Azure OpenAI deployments."""
@@ -180,6 +212,7 @@ def _file(item: FileObject) -> RemoteFile:
         status=item.status,
         error=item.status_details,
         created_at=_time(item.created_at) if item.created_at else None,
+        bytes=item.bytes or 0,
     )
 
 

@@ -9,6 +9,7 @@ import openai
 
 from shared.errors import (
     DeploymentNotReady,
+    NoRoom,
     NotFound,
     PermanentServiceError,
     TransientServiceError,
@@ -17,6 +18,8 @@ from shared.errors import (
 
 TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 NOT_READY_CODES = frozenset({"DeploymentNotReady", "DeploymentNotFound"})
+QUOTA_CODES = frozenset({"quotaexceeded"})
+NO_ROOM_STATUS = frozenset({409, 429})
 
 
 def translate(exc: openai.OpenAIError, what: str) -> TunedropError:
@@ -28,6 +31,8 @@ def translate(exc: openai.OpenAIError, what: str) -> TunedropError:
         text = f"{what}: {exc.status_code} {code or ''} {message}".replace("  ", " ")
         if code in NOT_READY_CODES:
             return DeploymentNotReady(text, retry_after=_retry_after(exc))
+        if exc.status_code in NO_ROOM_STATUS or str(code or "").lower() in QUOTA_CODES:
+            return NoRoom(text, retry_after=_retry_after(exc))
         if exc.status_code in TRANSIENT_STATUS:
             return TransientServiceError(text, retry_after=_retry_after(exc))
         if exc.status_code == 404:

@@ -97,6 +97,16 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
         "evaluation": evaluation_summary(run.evaluation, run_links(run.name)),
         "links": run_links(run.name),
         "model_warnings": list(run.model_warnings),
+        "waiting": (
+            {
+                "for": run.capacity_wait.need,
+                "since": _time(run.capacity_wait.since),
+                "reason": run.capacity_wait.reason,
+                "refusals": run.capacity_wait.refusals,
+            }
+            if run.capacity_wait
+            else None
+        ),
     }
 
 
@@ -207,6 +217,7 @@ def _config_view(config: RunConfig | None) -> dict[str, Any] | None:
             "ttl_hours": config.deploy.ttl_hours,
         },
         "evaluate": config.evaluate,
+        "training_type": config.training_type,
     }
 
 
@@ -246,6 +257,8 @@ def _deployment_view(deployment: DeploymentInfo | None) -> dict[str, Any] | None
         "chosen_because": deployment.chosen_because,
         "teardown_requested": deployment.teardown_requested,
         "created_by_tunedrop": deployment.created_by_tunedrop,
+        "error": deployment.error,
+        "checked_at": _time(deployment.checked_at),
     }
 
 

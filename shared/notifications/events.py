@@ -37,7 +37,8 @@ STATE_EVENTS: Mapping[str, str] = MappingProxyType(
         RunState.SUCCEEDED: "training finished; `fine_tuned_model` is set",
         RunState.DEPLOYING: "the deployment is being created",
         RunState.DEPLOYED: "the model answers chat; `deployment` says where and until when",
-        RunState.EXPIRED: "the deployment was deleted",
+        RunState.EXPIRED: "the model is not deployed: its deployment was deleted, failed or "
+        "vanished (`reason` says which); POST /runs/{run}/deploy deploys it again",
         RunState.FAILED: "the run failed; `reason` says why",
         RunState.CANCELLED: "the run was cancelled",
     }
@@ -59,6 +60,9 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         # Raised by `shared.pipeline.model_admission`, once per run, 30 days ahead.
         "model_retiring": "the deployed model retires within 30 days, after which it stops "
         "answering; `model` and `retires_at` say which and when",
+        # Raised by `shared.runs.waiting`; `data.waiting` has for, in_use, limit, runs_ahead.
+        "waiting_for_capacity": "the run waits for room on the shared Azure OpenAI account; "
+        "`reason` says for what and how many runs are ahead",
     }
 )
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.errors import ConcurrentUpdate, Conflict
+from shared.errors import ConcurrentUpdate, Conflict, DeploymentNotReady
+from shared.pipeline.housekeeping import check_deployment
 from shared.pipeline.queries import get_run
 from shared.pipeline.services import Services
 from shared.pipeline.steps import cancel_job_of
@@ -116,6 +117,11 @@ def chat(
     `max_tokens` is capped by the MAX_CHAT_TOKENS setting. Raises `Conflict` while the run has
     no serving deployment."""
     run = get_run(services.runs, name)
+    if run.state is S.EXPIRED and run.deployment is not None and run.deployment.error:
+        raise Conflict(
+            f"run {name!r} has no serving deployment: {run.deployment.error}. "
+            f"POST /api/runs/{name}/deploy deploys the model again."
+        )
     if run.state is not S.DEPLOYED or run.deployment is None:
         raise Conflict(f"run {name!r} has no serving deployment; it is {run.state.value}.")
     if run.deployment.teardown_requested:
@@ -130,7 +136,11 @@ def chat(
             "(BASE_DEPLOYMENT); send the request without compare."
         )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
-    answer = services.chat.complete(run.deployment.name, messages, limit)
+    try:
+        answer = services.chat.complete(run.deployment.name, messages, limit)
+    except DeploymentNotReady:
+        _notice_vanished(services, name)
+        raise
     base_reply = base_model = None
     if compare:
         base = services.chat.complete(services.base_deployment, messages, limit)
@@ -138,6 +148,30 @@ def chat(
     return ChatAnswer(
         answer.reply, answer.model, run.deployment.name, answer.usage, base_reply, base_model
     )
+
+
+def _notice_vanished(services: Services, name: str) -> None:
+    """Chat found no deployment where a deployed run has one: one GET through ARM tells a
+    deployment that is gone (deleted outside Tunedrop) from one that is busy. A gone one is
+    recorded at once and the caller gets 409 saying so, rather than a retry later."""
+    run = get_run(services.runs, name)
+    if run.state is not S.DEPLOYED or run.deployment is None:
+        return
+    if services.deployments.get(run.deployment.name) is not None:
+        return
+
+    def change(fresh: Run) -> bool:
+        if fresh.state is not S.DEPLOYED:
+            return False
+        check_deployment(fresh, services, services.clock())
+        return True
+
+    gone = change_run(services, name, change)
+    if gone.deployment is not None and gone.deployment.error:
+        raise Conflict(
+            f"run {name!r} has no serving deployment: {gone.deployment.error}. "
+            f"POST /api/runs/{name}/deploy deploys the model again."
+        )
 
 
 def change_run(services: Services, name: str, change: Callable[[Run], bool]) -> Run:

@@ -119,6 +119,7 @@ def _check(
         "tokens": file_stats.get("tokens"),
         "billable_training_tokens": stats.get("billable_training_tokens"),
         "estimated_training_cost_usd": stats.get("estimated_training_cost_usd"),
+        "bytes": info.size,  # the room it takes on the account (shared.runs.admission)
     }
     verdict = FileVerdict(info.etag, not mine, path.report_name, summary, now, compact)
     return report, verdict, None

@@ -121,6 +121,7 @@ class RemoteFile:
     status: str
     error: str | None = None
     created_at: datetime | None = None
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ class JobSpec:
     hyperparameters: Mapping[str, int | float] = field(default_factory=dict)
     suffix: str | None = None
     seed: int | None = None
+    training_type: str | None = None
+    """standard, global or developer (the service's trainingType); None: not sent."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,19 @@ class FineTuning(Protocol):
 
     def cancel_job(self, job_id: str) -> RemoteJob: ...
 
+    def list_files(self) -> list[RemoteFile]:
+        """Every fine-tuning file on the account (purposes fine-tune and fine-tune-results),
+        whoever uploaded it: what counts toward the account's file limits."""
+        ...
+
+    def list_jobs(self) -> list[RemoteJob]:
+        """Every fine-tuning job the account holds, whoever created it."""
+        ...
+
+    def delete_file(self, file_id: str) -> None:
+        """Deletes a file; one that is already gone is not an error."""
+        ...
+
 
 # -- deployments and chat ------------------------------------------------------------------------
 
@@ -206,6 +222,10 @@ class Deployments(Protocol):
 
     def delete(self, name: str) -> None:
         """Deletes the deployment; a deployment that is already gone is not an error."""
+        ...
+
+    def list_all(self) -> list[RemoteDeployment]:
+        """Every deployment of the account, whoever created it."""
         ...
 
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+from shared.pipeline.housekeeping import check_deployment, clean_up_files
 from shared.pipeline.model_admission import admit_run_model
 from shared.pipeline.protocols import JobSpec, ModelEvaluation, RemoteJob, UploadSource
 from shared.pipeline.services import Services
@@ -21,6 +22,8 @@ from shared.runs.facts import Claim, DeploymentInfo, MetricsSummary, UploadedFil
 from shared.runs.names import FileKind, deployment_name_for
 from shared.runs.plan import (
     CancelRun,
+    CheckDeployment,
+    CleanUpFiles,
     CreateDeployment,
     CreateJob,
     DeleteDeployment,
@@ -83,7 +86,9 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             deployment = _deployment(run)
             remote = services.deployments.get(deployment.name)
             if remote is None:
-                run.fail(f"deployment {deployment.name!r} disappeared while being created", now)
+                run.deployment_failed(
+                    f"deployment {deployment.name!r} disappeared while being created", now
+                )
             else:
                 run.deployment_observed(remote.state, now, remote.error)
         case ProbeChat():
@@ -94,6 +99,10 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             _delete_deployment(run, services, now, reason)
         case EvaluateModel():
             _evaluate(run, services, now)
+        case CleanUpFiles():
+            clean_up_files(run, services, now)
+        case CheckDeployment():
+            check_deployment(run, services, now)
         case _:
             raise TypeError(f"no executor for step {step!r}")
 
@@ -163,6 +172,7 @@ def _create_job(run: Run, services: Services, now: datetime) -> None:
             hyperparameters=config.hyperparameters(),
             suffix=config.suffix or run.name[:40].rstrip("-"),
             seed=config.seed,
+            training_type=config.training_type,
         )
         remote = services.fine_tuning.create_job(spec)
         logger.info("Run %s: created fine-tuning job %s", run.name, remote.id)
@@ -228,7 +238,7 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
     deployment = _deployment(run)
     model = _deployed_model(run, deployment)
     if not model:
-        run.fail("training succeeded but the service named no fine-tuned model", now)
+        run.deployment_failed("the service named no fine-tuned model to deploy", now)
         return
     remote = services.deployments.get(deployment.name)
     if remote is None:
@@ -239,7 +249,7 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
         run.deployment_created(model, remote.state, True, now)
         return
     if remote.model != model:
-        run.fail(
+        run.deployment_failed(
             f"a deployment named {deployment.name!r} already exists with model {remote.model!r}; "
             "Tunedrop will not replace it. Choose another deploy.name in run.json.",
             now,

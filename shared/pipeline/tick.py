@@ -13,20 +13,40 @@ from shared.errors import (
     ConcurrentUpdate,
     Conflict,
     DeploymentNotReady,
+    NoRoom,
     NotFound,
     PermanentServiceError,
     TransientServiceError,
 )
+from shared.pipeline import capacity
 from shared.pipeline.model_admission import note_deployed_retirement
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
+from shared.runs import waiting
+from shared.runs.admission import Admitted, Decision, Need, Waiting, need_of
 from shared.runs.facts import Claim
-from shared.runs.plan import CLAIMED_STEPS, Nothing, Step, WaitForFiles, is_stalled, next_step
+from shared.runs.plan import (
+    CLAIMED_STEPS,
+    CreateDeployment,
+    CreateJob,
+    Nothing,
+    Step,
+    UploadFile,
+    WaitForFiles,
+    is_stalled,
+    next_step,
+)
 from shared.runs.record import Run
 
 logger = logging.getLogger(__name__)
 
 MAX_STEPS_PER_RUN = 8
+# Steps that take room on the account: a refusal for a full quota sends the run back to waiting.
+ROOM_STEPS = {
+    UploadFile: Need.TRAINING,
+    CreateJob: Need.TRAINING,
+    CreateDeployment: Need.DEPLOYMENT,
+}
 
 
 @dataclass
@@ -63,9 +83,13 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     # Runs are independent (each save is checked by its ETag), so a tick advances several at
     # once: with 1,000 active runs and ~50 ms per Azure call, one at a time overruns the
     # schedule. The steps of one run stay in order on one worker.
+    runs = list(services.runs.active())
+    # Room on the shared account is counted once for the whole tick, and runs are admitted in
+    # the order they became ready (shared.runs.admission).
+    gate = capacity.decide(runs, services, now)
     with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="tick") as pool:
         for part, error in pool.map(
-            lambda run: _advance_one(run, services, now), services.runs.active()
+            lambda run: _advance_one(run, services, now, gate.get(run.name)), runs
         ):
             summary.add(part)
             if error is not None:
@@ -84,11 +108,11 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
 
 
 def _advance_one(
-    run: Run, services: Services, now: datetime
+    run: Run, services: Services, now: datetime, decision: Decision | None = None
 ) -> tuple[TickSummary, Exception | None]:
     part = TickSummary(runs=1)
     try:
-        _advance(run, services, now, part)
+        _advance(run, services, now, part, decision)
     except Conflict as exc:
         part.conflicts += 1
         logger.info("Run %s left for this tick: %s", run.name, exc)
@@ -100,7 +124,13 @@ def _advance_one(
     return part, None
 
 
-def _advance(run: Run, services: Services, now: datetime, summary: TickSummary) -> None:
+def _advance(
+    run: Run,
+    services: Services,
+    now: datetime,
+    summary: TickSummary,
+    decision: Decision | None = None,
+) -> None:
     policy = services.policy
     if is_stalled(run, now, policy):
         run.mark_stalled(now, policy.stalled_after_minutes)
@@ -114,6 +144,8 @@ def _advance(run: Run, services: Services, now: datetime, summary: TickSummary) 
         step = next_step(run, now, policy)
         # Waiting, or the same poll again: the rest waits for the next tick.
         if isinstance(step, Nothing | WaitForFiles) or step == previous:
+            return
+        if not _has_room(run, services, now, decision):
             return
         _run_step(step, run, services, now, summary)
         previous = step
@@ -134,14 +166,23 @@ def _run_step(
     summary.steps[step.name] += 1
     try:
         execute(step, run, services, now, earlier)
+        if type(step) in ROOM_STEPS:
+            waiting.room_taken(run, now)
     except DeploymentNotReady:
         logger.info("Run %s: deployment does not serve yet", run.name)
     except TransientServiceError as exc:
         summary.retries += 1
-        logger.warning("Run %s: %s hit a transient error: %s", run.name, step.name, exc)
         # Retry-After counts from the answer, which came a while after the tick started.
         answered_at = max(now, services.clock())
-        run.transient_error(step.name, str(exc), exc.retry_after, answered_at, policy.retry)
+        need = ROOM_STEPS.get(type(step))
+        if isinstance(exc, NoRoom) and need is not None:
+            logger.info("Run %s: %s refused, waiting for room: %s", run.name, step.name, exc)
+            waiting.refused(
+                run, need, step.name, str(exc), exc.retry_after, answered_at, policy.retry
+            )
+        else:
+            logger.warning("Run %s: %s hit a transient error: %s", run.name, step.name, exc)
+            run.transient_error(step.name, str(exc), exc.retry_after, answered_at, policy.retry)
     except (PermanentServiceError, NotFound) as exc:
         logger.warning("Run %s: %s failed: %s", run.name, step.name, exc)
         run.step_failed(step.name, str(exc), now, policy.retry)
@@ -182,3 +223,16 @@ def _release_claim(services: Services, name: str, claim: Claim) -> None:
         services.runs.save(fresh)
     except ConcurrentUpdate:
         logger.info("Run %s changed again; its %s claim ends with its lease", name, claim.step)
+
+
+def _has_room(run: Run, services: Services, now: datetime, decision: Decision | None) -> bool:
+    """True when the run's next step takes no room, or the tick admitted it. A run that must
+    wait records why (saved only when that changed, so a long queue costs no writes at rest)."""
+    if need_of(run, now, services.policy) is None:
+        return True
+    if isinstance(decision, Admitted):
+        waiting.admitted(run, now)
+        return True
+    if isinstance(decision, Waiting) and waiting.hold(run, decision, now):
+        services.runs.save(run)
+    return False

@@ -71,6 +71,9 @@ def _header(view: Mapping[str, Any]) -> str:
         notes.append(f'<p class="error" id="failure">{_text(view["failure_reason"])}</p>')
     for warning in view.get("model_warnings") or ():
         notes.append(f'<p class="warning" id="model-warning">{_text(warning)}</p>')
+    if view.get("waiting"):
+        waiting = view["waiting"]
+        notes.append(f'<p class="warning" id="waiting">{_text(waiting.get("reason"))}</p>')
     if view.get("retry"):
         retry = view["retry"]
         notes.append(

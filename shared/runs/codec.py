@@ -15,9 +15,11 @@ from shared.runs.config import RunConfig
 from shared.runs.curves import Verdict
 from shared.runs.evaluation_flag import EvaluationFlag
 from shared.runs.facts import (
+    CapacityWait,
     Checkpoint,
     Claim,
     DeploymentInfo,
+    FilesCleanup,
     FileVerdict,
     IgnoredChange,
     JobEvent,
@@ -76,7 +78,13 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         cost_estimate_usd=data.get("cost_estimate_usd"),
         deployment=(
             _load(
-                DeploymentInfo, deployment, "requested_at", "serving_at", "expires_at", "deleted_at"
+                DeploymentInfo,
+                deployment,
+                "requested_at",
+                "serving_at",
+                "expires_at",
+                "deleted_at",
+                "checked_at",
             )
             if deployment
             else None
@@ -97,6 +105,12 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
         version=version,
         model_warnings=[str(item) for item in data.get("model_warnings", [])],
         model_retirement_noted=data.get("model_retirement_noted"),
+        capacity_wait=(
+            _load(CapacityWait, data["capacity_wait"], "since")
+            if data.get("capacity_wait")
+            else None
+        ),
+        cleanup=_load(FilesCleanup, data["cleanup"], "due_at") if data.get("cleanup") else None,
     )
 
 

@@ -19,8 +19,10 @@
       },                                      lowest validation loss
       "evaluate": true,                       evaluate the deployed model (shared.evaluation)
       "improve": {"auto": true, "max_usd": 5}, improve it with no hands (shared.runs.improve_config)
-      "from_run": "support-bot-v1"            continuous fine-tuning: start from that run's
-    }                                         fine-tuned model instead of "model"
+      "from_run": "support-bot-v1",           continuous fine-tuning: start from that run's
+                                              fine-tuned model instead of "model"
+      "training_type": "standard"             standard, global or developer: the service's
+    }                                         trainingType (default: DEFAULT_TRAINING_TYPE)
 
 "auto" leaves the choice to the service (the field is not sent).
 """
@@ -46,6 +48,7 @@ CHECKPOINTS = ("final", "best")
 SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 DEVELOPER_TIER_HOURS = 24.0
 """A DeveloperTier deployment is deleted by the service after a fixed 24 hours."""
+TRAINING_TYPES = ("standard", "global", "developer")
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MAX_SEED = 2**31 - 1
 
@@ -62,6 +65,7 @@ class RunDefaults:
     deploy_sku: str = "Standard"
     deploy_capacity: int = 1
     ttl_hours: float = 24.0
+    training_type: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class RunConfig:
     improve: ImproveConfig = field(default_factory=ImproveConfig)
     from_run: str | None = None
     """Continuous fine-tuning: the run whose fine-tuned model this run trains further."""
+    training_type: str = "standard"
+    """standard, global or developer: sent as the service's `trainingType`."""
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -120,6 +126,7 @@ def default_config(defaults: RunDefaults) -> RunConfig:
             capacity=defaults.deploy_capacity,
             ttl_hours=defaults.ttl_hours,
         ),
+        training_type=defaults.training_type,
     )
 
 
@@ -210,7 +217,7 @@ class _Reader:
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
         top = {
             "model", "suffix", "hyperparameters", "seed", "deploy", "evaluate", "improve",
-            "from_run",
+            "from_run", "training_type",
         }  # fmt: skip
         self.unknown(data, "", top)
         # Whether the account can fine-tune the model is its own answer, asked when the run
@@ -249,6 +256,10 @@ class _Reader:
         if not isinstance(evaluate, bool):
             self.problem("evaluate", "must be true or false")
             evaluate = True
+        training_type = data.get("training_type", defaults.training_type)
+        if training_type not in TRAINING_TYPES:
+            self.problem("training_type", f"must be one of {', '.join(TRAINING_TYPES)}")
+            training_type = defaults.training_type
         return RunConfig(
             model=model,
             suffix=suffix,
@@ -260,6 +271,7 @@ class _Reader:
             evaluate=evaluate,
             improve=parse_improve(self.section(data, "improve"), self.problem),
             from_run=from_run,
+            training_type=training_type,
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

@@ -1,7 +1,13 @@
 """Which model a deployment serves: the job's final model, or its best kept checkpoint.
 
 Azure OpenAI keeps the last few checkpoints of a fine-tuning job (one per epoch, the final epoch
-and the two before it), and each can be deployed by its `fine_tuned_model_checkpoint` name.
+and the two before it), and each can be deployed by passing its checkpoint ID (`ftchkpt-...`) as
+the deployment's model name: "Alternatively you can also deploy a checkpoint, by passing the
+checkpoint ID which will appear in the format `ftchkpt-e559c011ecc04fc68eaa339d8227d02d`"
+(Azure OpenAI "Deploy a fine-tuned model", MicrosoftDocs/azure-ai-docs
+`articles/ai-foundry/openai/how-to/fine-tuning-deploy.md`, 2025-10-25). The ARM spec's
+`DeploymentModel` has no field of its own for a checkpoint (format, name, version, source), and
+no public example deploys one by its `fine_tuned_model_checkpoint` name.
 run.json `deploy.checkpoint` chooses: "final" (the default) deploys the model the job ended
 with; "best" deploys the kept checkpoint whose validation loss is lowest (the full validation
 loss where the checkpoint reports it), which is the final model when that one is lowest. Pure.
@@ -46,7 +52,7 @@ def choose_model(job: JobInfo, wanted: str) -> ModelChoice | None:
             final, None, f"the final model has the lowest validation loss of the kept ({kept})"
         )
     return ModelChoice(
-        best.model,
+        best.id,
         best.step,
         f"the kept checkpoint of step {best.step} has the lowest validation loss ({kept})",
     )

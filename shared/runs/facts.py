@@ -125,6 +125,10 @@ class DeploymentInfo:
     """What run.json asked to deploy (`deploy.checkpoint`); `model` is what that chose."""
     checkpoint_step: int | None = None
     chosen_because: str | None = None
+    error: str | None = None
+    """Why the deployment failed or vanished (the run can be deployed again)."""
+    checked_at: datetime | None = None
+    """When a deployed run last read its deployment back through ARM."""
 
 
 @dataclass
@@ -147,3 +151,29 @@ class RetryState:
     attempts: int
     next_attempt_at: datetime
     last_error: str
+
+
+@dataclass
+class CapacityWait:
+    """The run waits for room on the shared account (`shared.runs.admission`)."""
+
+    need: str
+    """"training" (files and a job) or "deployment" (a deployment slot)."""
+    since: datetime
+    """When the run became ready: waiting runs are served in this order."""
+    reason: str
+    """What it waits for now, e.g. "waiting for a deployment slot: 10 of 10 in use, 2 runs
+    ahead"."""
+    refusals: int = 0
+    """Refusals for a full quota since it last got room (they never fail the run)."""
+
+
+@dataclass
+class FilesCleanup:
+    """Deleting the run's files from Azure OpenAI once its job ended (`shared.runs.cleanup`)."""
+
+    due_at: datetime | None
+    """When they go; None: kept for ever (KEEP_SERVICE_FILES_HOURS=forever)."""
+    deleted: list[str] = field(default_factory=list)
+    """The ids deleted so far."""
+    done: bool = False

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.runs import cleanup
 from shared.runs.config import RunDefaults
 from shared.runs.evaluation_flag import evaluation_due
+from shared.runs.limits import AccountLimits
 from shared.runs.names import FileKind
 from shared.runs.record import Run
 from shared.runs.retry import RetryPolicy
@@ -33,6 +35,12 @@ class RunPolicy:
     """How many runs one tick advances at once (each run's calls stay in order)."""
     evaluate: bool = False
     """Evaluate deployed models (the EVAL_ENABLED setting; see `shared.evaluation`)."""
+    limits: AccountLimits = field(default_factory=AccountLimits)
+    """The account's count limits runs wait for (`shared.runs.admission`)."""
+    keep_files_hours: float | None = 0.0
+    """How long the run's files stay on the service after its job ended; None: for ever."""
+    deployment_check_minutes: float = 30.0
+    """How often a deployed run reads its deployment back (a vanished one is noticed)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,16 @@ class EvaluateModel(Step):
     """Start or advance the evaluation of the deployed model by a few calls."""
 
 
+@dataclass(frozen=True)
+class CleanUpFiles(Step):
+    """Schedule or carry out the deletion of the run's files on the service (`runs.cleanup`)."""
+
+
+@dataclass(frozen=True)
+class CheckDeployment(Step):
+    """Read a deployed run's deployment back through ARM: it may have vanished."""
+
+
 # Steps that create something paid or lasting: claimed (saved) before the call is made.
 # Deleting needs no claim: it is idempotent and frees rather than creates. An evaluation is
 # claimed so that two hosts never ask the same probe.
@@ -132,6 +150,8 @@ def next_step(run: Run, now: datetime, policy: RunPolicy) -> Step:
         return CancelRun()
     if run.retry is not None and now < run.retry.next_attempt_at:
         return Nothing(f"waiting to retry {run.retry.step} at {run.retry.next_attempt_at:%H:%M:%S}")
+    if cleanup.due(run, now):
+        return CleanUpFiles()
     return _STEPS[run.state](run, now, policy)
 
 
@@ -140,6 +160,14 @@ def is_stalled(run: Run, now: datetime, policy: RunPolicy) -> bool:
     simply serving its deployment."""
     if run.stalled or not run.is_active or run.state is S.DEPLOYED:
         return False
+    if run.capacity_wait is not None:
+        return False  # waiting for room on the account is not being stuck
+    if (
+        run.state.terminal
+        or run.state is S.EXPIRED
+        or (not run.deploy_wanted and run.state is S.SUCCEEDED)
+    ):
+        return False  # active only until its files on the service are deleted
     return now - run.last_progress_at >= timedelta(minutes=policy.stalled_after_minutes)
 
 
@@ -207,6 +235,9 @@ def _deployed(run: Run, now: datetime, policy: RunPolicy) -> Step:
         return DeleteDeployment(f"its time to live of {deployment.ttl_hours:g} h ended")
     if evaluation_due(run.evaluation, policy.evaluate):
         return EvaluateModel()
+    checked = deployment.checked_at or deployment.serving_at
+    if checked is not None and now >= checked + timedelta(minutes=policy.deployment_check_minutes):
+        return CheckDeployment()
     return Nothing("deployed")
 
 

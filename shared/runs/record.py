@@ -19,9 +19,11 @@ from shared.runs.facts import (
     MAX_EVENTS,
     MAX_IGNORED,
     MAX_TIMELINE,
+    CapacityWait,
     Checkpoint,
     Claim,
     DeploymentInfo,
+    FilesCleanup,
     FileVerdict,
     IgnoredChange,
     JobEvent,
@@ -96,6 +98,10 @@ class Run:
     or a deployment that retires soon (`shared.pipeline.model_admission`)."""
     model_retirement_noted: str | None = None
     """The deployed model whose coming retirement was announced (once per run and model)."""
+    capacity_wait: CapacityWait | None = None
+    """Set while the run waits for room on the account (`shared.runs.waiting`)."""
+    cleanup: FilesCleanup | None = None
+    """The deletion of the run's files from the service (`shared.runs.cleanup`)."""
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
@@ -122,6 +128,8 @@ class Run:
     @property
     def is_active(self) -> bool:
         """True while the timer has something to do or watch for this run."""
+        if cleanup_pending(self):
+            return True
         if self.state.terminal or self.state is S.EXPIRED:
             return False
         if self.state is S.SUCCEEDED:
@@ -277,7 +285,9 @@ class Run:
             deployment.state = state
             self._touch(now)
         if state in ("Failed", "Canceled"):
-            self.fail(f"deployment {deployment.name!r} ended {state}: {error or 'no reason'}", now)
+            self.deployment_failed(
+                f"deployment {deployment.name!r} ended {state}: {error or 'no reason'}", now
+            )
 
     def deployment_serving(self, now: datetime) -> None:
         deployment = self._deployment()
@@ -342,6 +352,9 @@ class Run:
         if RunState.FAILED in TRANSITIONS[self.state]:
             self.fail(f"{step} failed: {message}", now)
             return
+        if self.state is S.DEPLOYING:
+            self.deployment_failed(f"{step} failed: {message}", now)
+            return
         attempts = self.retry.attempts + 1 if self.retry and self.retry.step == step else 1
         later = now + timedelta(seconds=policy.max_seconds)
         self.retry = RetryState(step, attempts, later, message)
@@ -360,6 +373,24 @@ class Run:
     def mark_stalled(self, now: datetime, minutes: float) -> None:
         self.stalled = True
         self._note(now, f"no progress for {minutes:g} minutes in state {self.state.value}")
+
+    def deployment_failed(self, reason: str, now: datetime) -> None:
+        """The deployment could not be made (or vanished): the model is kept, and the run moves
+        where `POST /runs/{run}/deploy` deploys it again."""
+        deployment = self._deployment()
+        deployment.error = reason = reason.rstrip(".")
+        self.claim = None
+        self.retry = None
+        self._move(
+            S.EXPIRED,
+            now,
+            f"{reason}. The model is kept: POST /api/runs/{self.name}/deploy deploys it again "
+            "(also with another sku or capacity)",
+        )
+
+    def note(self, now: datetime, reason: str) -> None:
+        """Adds a note to the timeline (for the seams in `shared.runs.waiting`, `cleanup`)."""
+        self._note(now, reason)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -454,6 +485,13 @@ class Run:
             "model_retiring", now, warning,
             data={"model": model, "retires_at": retires_at.isoformat()},
         )  # fmt: skip
+
+
+def cleanup_pending(run: Run) -> bool:
+    """The run's files on the service still wait for their deletion (`shared.runs.cleanup`)."""
+    from shared.runs.cleanup import pending  # the clean-up rules live in their own module
+
+    return pending(run)
 
 
 def _cost(verdict: FileVerdict) -> float | None:

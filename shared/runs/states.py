@@ -3,10 +3,18 @@
     waiting_for_files ─▶ uploading ─▶ processing_files ─▶ queued ─▶ running ─▶ succeeded
                                                                                    │
                         expired ◀─ deployed ◀─ deploying ◀─────────────────────────┘
-                           └──────────────────────▲ (redeploy on request)
+                         │   ▲                     ▲  │
+                         │   └─────────────────────┼──┘ (a deployment that failed or vanished)
+                         └─────────────────────────┘ (deploy again on request)
 
-`failed` is reachable from every state before `succeeded` and from `deploying`; `cancelled` from
-every state before `succeeded`. `failed` and `cancelled` are terminal.
+`failed` is reachable from every state before `succeeded`; `cancelled` from every state before
+`succeeded`. `failed` and `cancelled` are terminal. A trained model is never lost: once a run
+has its model, nothing fails it. A deployment that fails for any reason (a full quota, no
+capacity, a SKU the region lacks), and one that vanished (deleted outside Tunedrop, or by the
+service after 15 days without use), leave the run `expired`, from which
+`POST /runs/{run}/deploy` deploys it again, with another SKU or capacity if asked. Runs wait
+for room on a shared account inside their state (`Run.capacity_wait`), not in a state of
+their own.
 """
 
 from __future__ import annotations
@@ -54,7 +62,7 @@ TRANSITIONS: Mapping[RunState, frozenset[RunState]] = MappingProxyType(
         S.QUEUED: frozenset({S.RUNNING, S.SUCCEEDED, *_BEFORE_SUCCESS}),
         S.RUNNING: frozenset({S.SUCCEEDED, *_BEFORE_SUCCESS}),
         S.SUCCEEDED: frozenset({S.DEPLOYING}),
-        S.DEPLOYING: frozenset({S.DEPLOYED, S.EXPIRED, S.FAILED}),
+        S.DEPLOYING: frozenset({S.DEPLOYED, S.EXPIRED}),
         S.DEPLOYED: frozenset({S.EXPIRED}),
         S.EXPIRED: frozenset({S.DEPLOYING}),
         S.FAILED: frozenset(),
@@ -73,7 +81,8 @@ _REFUSALS: Mapping[RunState, str] = MappingProxyType(
         S.SUCCEEDED: "training has finished; it can only be deployed now",
         S.DEPLOYING: "its deployment is being created",
         S.DEPLOYED: "its model is deployed; it can only be torn down now",
-        S.EXPIRED: "its deployment was deleted; it can only be deployed again",
+        S.EXPIRED: "its model is not deployed (the deployment was deleted, failed or vanished); "
+        "it can only be deployed again",
         S.FAILED: "it has failed; a failed run never moves again (drop the files in a new folder)",
         S.CANCELLED: "it was cancelled; a cancelled run never moves again",
     }

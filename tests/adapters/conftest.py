@@ -16,6 +16,7 @@ from shared.adapters.table_store import TableRunStore
 from shared.bootstrap import build_services
 from shared.pipeline.services import Services
 from shared.settings import Settings
+from tests.emulator.helpers import ROOMY_LIMITS, ROOMY_SETTINGS
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ class FixedTokenCredential:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Emulator]:
-    with running_emulator(timings=Timings.fast()) as running:
+    with running_emulator(timings=Timings.fast(), limits=ROOMY_LIMITS) as running:
         yield running
 
 
@@ -69,6 +70,7 @@ def settings_for(azurite, emulator: Emulator, **extra: str) -> Settings:
         "RUNS_TABLE": f"runs{suffix}",
         "BASE_DEPLOYMENT": "gpt-4o-mini",
         "SETTLE_SECONDS": "1",
+        **ROOMY_SETTINGS,
         **extra,
     }
     return Settings.from_env(environ)

@@ -44,8 +44,14 @@ def tick_until(services, run: str, state: RunState, timeout: float = 60.0) -> li
 def paid_calls(services, run: str) -> tuple[int, int]:
     """(files uploaded for the run, jobs created with its training file), as the service says."""
     client = services.fine_tuning._client
-    files = [f for f in client.files.list() if f.filename.startswith(f"{run}--")]
-    train = [f.id for f in files if "--train--" in f.filename]
+    files = {f.id for f in client.files.list() if f.filename.startswith(f"{run}--")}
+    train = {f for f in files if "--train--" in client.files.retrieve(f).filename}
+    # Files the run deleted once its job ended (shared.runs.cleanup) were uploaded too.
+    record = get_run(services.runs, run)
+    uploads = {kind: item.file_id for kind, item in record.uploads.items()}
+    deleted = set(record.cleanup.deleted) if record.cleanup else set()
+    files |= deleted & set(uploads.values())
+    train |= {uploads[kind] for kind in uploads if kind.value == "train.jsonl"}
     jobs = [j for j in client.fine_tuning.jobs.list(limit=100) if j.training_file in train]
     return len(files), len(jobs)
 

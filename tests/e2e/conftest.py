@@ -14,8 +14,9 @@ from tests.e2e.stack import HOST_EXITS, HostProcess, Stack, stack_environ
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[object]:
     from localdev.emulator import Timings, running_emulator
+    from tests.emulator.helpers import ROOMY_LIMITS
 
-    with running_emulator(timings=Timings.fast()) as running:
+    with running_emulator(timings=Timings.fast(), limits=ROOMY_LIMITS) as running:
         yield running
 
 

@@ -21,6 +21,7 @@ from localdev.azurite import REPO_ROOT, AzuritePorts, free_port
 from localdev.config import load_local_settings
 from localdev.processes import ChildProcess
 from localdev.stack import emulator_settings
+from tests.emulator.helpers import ROOMY_SETTINGS
 
 FUNCTION_KEY = "e2e-function-key"
 TICK = "00:00:00.25"
@@ -163,6 +164,11 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             # Evaluations (hundreds of calls per deployed run) are tested on their own stacks
             # (test_evaluation.py); elsewhere they would only load the shared CI machine.
             "EVAL_ENABLED": "false",
+            # The ledgers count a run's files on the service after the fact; the clean-up that
+            # deletes them (KEEP_SERVICE_FILES_HOURS=0, the default) is tested in test_sharing.
+            "KEEP_SERVICE_FILES_HOURS": "forever",
+            # The session's emulator is shared by every test: roomy, like its limits.
+            **ROOMY_SETTINGS,
         }
     )
     environ.update(overrides)

@@ -22,6 +22,7 @@ from azure.mgmt.cognitiveservices.models import (
 )
 
 from localdev.emulator import Emulator
+from localdev.emulator.limits import Limits
 
 API_VERSION = "2024-10-21"
 BASE_MODEL = "gpt-4o-mini-2024-07-18"
@@ -45,6 +46,22 @@ VALIDATION_PAIRS = [
     ("Name the red planet.", "Mars is known as the red planet."),
 ]
 T = TypeVar("T")
+# An account for fixtures that many tests share for a whole session: the documented limits
+# (3 running jobs, 100 jobs and 100 files in all) would fill with other tests' leftovers and make
+# later runs wait. Tests of the limits start an emulator of their own (test_limits, test_sharing).
+ROOMY_LIMITS = Limits(
+    running_jobs=10_000, queued_jobs=10_000, total_jobs=10**6, deployments=10_000,
+    files=10**6, file_bytes=10**13, developer_running_jobs=10_000,
+)  # fmt: skip
+# The same, as the app settings Tunedrop plans with.
+ROOMY_SETTINGS = {
+    "ACCOUNT_MAX_RUNNING_JOBS": "10000",
+    "ACCOUNT_MAX_QUEUED_JOBS": "10000",
+    "ACCOUNT_MAX_JOBS": "1000000",
+    "ACCOUNT_MAX_DEPLOYMENTS": "10000",
+    "ACCOUNT_MAX_FILES": "1000000",
+    "ACCOUNT_MAX_FILE_BYTES": "10000000000000",
+}
 
 
 def chat_jsonl(pairs: list[tuple[str, str]]) -> bytes:

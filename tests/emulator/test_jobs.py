@@ -174,17 +174,20 @@ def test_only_the_last_three_epochs_keep_a_checkpoint_and_each_deploys_and_chats
     assert [c.step_number for c in kept] == [5 * per_epoch, 4 * per_epoch, 3 * per_epoch]
     oldest = kept[-1].fine_tuned_model_checkpoint
     assert oldest == f"{done.fine_tuned_model}:ckpt-step-{3 * per_epoch}"
+    assert kept[-1].id.startswith("ftchkpt-")
     arm = arm_client(emulator)
     group, account = emulator.resource_group, emulator.account_name
+    # Deployed by its checkpoint ID, as the fine-tuning deploy page documents.
     arm.deployments.begin_create_or_update(
-        group, account, "from-checkpoint", deployment_of(oldest, "1")
+        group, account, "from-checkpoint", deployment_of(kept[-1].id, "1")
     ).result()
     dropped = f"{done.fine_tuned_model}:ckpt-step-{per_epoch}"
-    with pytest.raises(HttpResponseError) as refused:
-        arm.deployments.begin_create_or_update(
-            group, account, "from-dropped", deployment_of(dropped, "1")
-        ).result()
-    assert "DeploymentModelNotSupported" in str(refused.value)
+    for refused_name in (dropped, oldest):  # a dropped checkpoint; a name instead of the ID
+        with pytest.raises(HttpResponseError) as refused:
+            arm.deployments.begin_create_or_update(
+                group, account, "from-dropped", deployment_of(refused_name, "1")
+            ).result()
+        assert "DeploymentModelNotSupported" in str(refused.value)
     answer = wait_until(lambda: _chat_or_none(client, "from-checkpoint"), lambda a: a is not None)
     assert answer.model == oldest and answer.choices[0].message.content
     arm.deployments.begin_delete(group, account, "from-checkpoint").result()

@@ -10,6 +10,7 @@ import signal
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from localdev.azurite import REPO_ROOT, AzuritePorts
 from localdev.processes import listening_pids
+from tests.emulator.helpers import ROOMY_LIMITS, ROOMY_SETTINGS
 from tests.localdev.up_process import UpProcess
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +35,13 @@ STACK_SETTINGS = {
     # Evaluating 63 deployments would add chat calls to every tick of every round: that load is
     # the evaluation's to test, and here it would more than double the time of this one.
     "EVAL_ENABLED": "false",
+    # Throughput, not the account's limits (tests/e2e/test_sharing.py has those): 63 deployments
+    # live at once here, past the documented 10, so the emulator and the app are told of a
+    # roomy account.
+    "LOCALDEV_EMULATOR_LIMITS": json.dumps(
+        {key: value for key, value in asdict(ROOMY_LIMITS).items() if key != "refusal"}
+    ),
+    **ROOMY_SETTINGS,
 }
 # Few steps for the big run: the emulator spends a tick per step, whatever the file size.
 BIG_RUN_JSON = {"hyperparameters": {"n_epochs": 1, "batch_size": 256}}

@@ -177,6 +177,7 @@ class FakeFineTuning:
         self.faults = Faults()
         self.ids = itertools.count(1)
         self.uploads = 0
+        self.deleted: set[str] = set()
         self.results_csv = (
             "step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy\n"
             "1,2.0,0.4,2.1,0.4\n2,1.5,0.5,1.8,0.5\n3,1.0,0.6,1.7,0.55\n4,0.8,0.7,1.75,0.56\n"
@@ -282,6 +283,25 @@ class FakeFineTuning:
         self.jobs[job_id] = RemoteJob(job.id, "cancelled", job.training_file, job.created_at)
         return self.jobs[job_id]
 
+    def list_files(self) -> list[RemoteFile]:
+        self.faults.check("list_files")
+        results = [RemoteFile(f, "results.csv", "processed") for f in self.visible_results()]
+        return [*self.files.values(), *results]
+
+    def visible_results(self) -> list[str]:
+        return sorted(
+            {name for job in self.jobs.values() for name in job.result_files} - self.deleted
+        )
+
+    def list_jobs(self) -> list[RemoteJob]:
+        self.faults.check("list_jobs")
+        return list(self.jobs.values())
+
+    def delete_file(self, file_id: str) -> None:
+        self.faults.check("delete_file")
+        self.deleted.add(file_id)
+        self.files.pop(file_id, None)
+
 
 class FakeDeployments:
     """A created deployment reports Creating for `creating_polls` reads, then Succeeded."""
@@ -317,6 +337,10 @@ class FakeDeployments:
         self.faults.check("delete")
         self.deletes.append(name)
         self.deployments.pop(name, None)
+
+    def list_all(self) -> list[RemoteDeployment]:
+        self.faults.check("list")
+        return list(self.deployments.values())
 
 
 class FakeChat:

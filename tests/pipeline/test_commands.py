@@ -123,6 +123,7 @@ def test_cancelling_a_running_run_cancels_its_azure_job():
     assert run.state is S.CANCELLED
     assert services.fine_tuning.faults.calls["cancel_job"] == 1
     assert cancel_run(services, "minato", services.clock()).state is S.CANCELLED
+    assert tick(services).steps == {"CleanUpFiles": 1}  # its files leave the service
     assert tick(services).runs == 0
 
 

@@ -17,7 +17,7 @@ from shared.errors import (
     TransientServiceError,
 )
 from shared.pipeline import advance_runs
-from shared.pipeline.commands import request_teardown
+from shared.pipeline.commands import request_deploy, request_teardown
 from shared.pipeline.protocols import RemoteDeployment
 from shared.runs.names import FileKind
 from shared.runs.states import RunState
@@ -157,19 +157,23 @@ def test_a_transient_error_past_the_attempt_limit_fails_the_run_with_the_last_er
         (IllegalTransition, "run 'minato' cannot do that in state deploying"),
     ],
 )
-def test_a_claimed_step_that_keeps_conflicting_fails_the_run_after_the_retry_limit(error, words):
+def test_a_claimed_step_that_keeps_conflicting_leaves_the_run_deployable_after_the_retry_limit(
+    error, words
+):
     services = started_run()
     services.deployments.faults.add("create", *[error(f"{words} #{n}") for n in range(1, 5)])
-    seen = tick_until(services, "minato", S.FAILED)
+    seen = tick_until(services, "minato", S.EXPIRED)
     run = services.runs.get("minato")
-    assert S.DEPLOYING in seen and run.claim is None
+    assert S.DEPLOYING in seen and run.claim is None and run.failure_reason is None
     assert (
-        run.failure_reason
+        run.deployment.error
         == f"CreateDeployment failed: 4 attempts in a row; last error: {words} #4"
     )
     assert services.deployments.faults.calls["create"] == 4 and services.deployments.creates == {}
     notes = [e.reason for e in run.timeline if "will be tried again" in e.reason]
     assert len(notes) == 3
+    request_deploy(services, "minato", services.clock())
+    tick_until(services, "minato", S.DEPLOYED)
 
 
 def test_a_conflict_that_clears_delays_the_run_but_does_not_fail_it():
@@ -327,22 +331,32 @@ def test_a_deployment_tunedrop_did_not_create_is_never_deleted():
     assert "tunedrop-minato" in services.deployments.deployments
 
 
-def test_a_deployment_name_taken_by_another_model_fails_the_run_without_touching_it():
+def test_a_deployment_name_taken_by_another_model_leaves_the_run_deployable_untouched():
     services = started_run()
     services.deployments.deployments["tunedrop-minato"] = RemoteDeployment(
         "tunedrop-minato", "gpt-4o", "Succeeded", {}
     )
-    tick_until(services, "minato", S.FAILED)
-    assert "already exists with model 'gpt-4o'" in services.runs.get("minato").failure_reason
+    tick_until(services, "minato", S.EXPIRED)
+    run = services.runs.get("minato")
+    assert "already exists with model 'gpt-4o'" in run.deployment.error
+    assert run.failure_reason is None
+    assert services.deployments.deployments["tunedrop-minato"].model == "gpt-4o"
+    request_deploy(services, "minato", services.clock(), {"name": "minato-2"})
+    tick_until(services, "minato", S.DEPLOYED)
     assert services.deployments.deployments["tunedrop-minato"].model == "gpt-4o"
 
 
-def test_a_refused_deployment_fails_the_run_with_the_reason():
+def test_a_refused_deployment_keeps_the_model_and_deploys_again_with_another_capacity():
     services = started_run()
     services.deployments.faults.add("create", PermanentServiceError("InsufficientQuota: no TPM"))
-    tick_until(services, "minato", S.FAILED)
-    reason = services.runs.get("minato").failure_reason
-    assert reason == "CreateDeployment failed: InsufficientQuota: no TPM"
+    tick_until(services, "minato", S.EXPIRED)
+    run = services.runs.get("minato")
+    assert run.failure_reason is None
+    assert run.deployment.error == "CreateDeployment failed: InsufficientQuota: no TPM"
+    assert "POST /api/runs/minato/deploy deploys it again" in run.timeline[-1].reason
+    request_deploy(services, "minato", services.clock(), {"capacity": 2})
+    tick_until(services, "minato", S.DEPLOYED)
+    assert services.runs.get("minato").deployment.capacity == 2
 
 
 def test_a_run_with_no_progress_is_marked_stalled_once():

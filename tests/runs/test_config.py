@@ -174,3 +174,18 @@ def test_a_developer_tier_deployment_kept_over_24_hours_is_a_warning():
     ]
     assert config_warnings(parse({"deploy": {"sku": "DeveloperTier", "ttl_hours": 24}})) == []
     assert config_warnings(parse({"deploy": {"sku": "Standard", "ttl_hours": 48}})) == []
+
+
+def test_training_type_defaults_to_the_setting_and_names_a_bad_value():
+    from shared.errors import InvalidRunConfig as Invalid
+    from shared.runs.config import RunDefaults as Defaults
+    from shared.runs.config import parse_run_config as parse
+
+    defaults = Defaults("gpt-4o-mini-2024-07-18", training_type="global")
+    assert parse(b"{}", defaults).training_type == "global"
+    assert parse(b'{"training_type": "developer"}', defaults).training_type == "developer"
+    with pytest.raises(Invalid) as caught:
+        parse(b'{"training_type": "turbo"}', defaults)
+    assert caught.value.problems == [
+        'run.json: "training_type" must be one of standard, global, developer'
+    ]

@@ -31,13 +31,13 @@ FALLING = job({"full_valid_loss": 0.8}, {"full_valid_loss": 0.7}, {"full_valid_l
     ("wanted", "chosen", "model", "step", "words"),
     [
         ("final", RISING, FINAL, None, 'as deploy.checkpoint "final" asks'),
-        ("best", RISING, f"{FINAL}:ckpt-step-30", 30,
+        ("best", RISING, "c30", 30,
          "the kept checkpoint of step 30 has the lowest validation loss (step 30: 0.610, "
          "step 40: 0.660, step 50: 0.740)"),
         ("best", FALLING, FINAL, None, "the final model has the lowest validation loss"),
         # Mini-batch validation loss only when no checkpoint has the full one.
         ("best", job({"valid_loss": 0.9}, {"valid_loss": 0.5}, {"valid_loss": 0.7}),
-         f"{FINAL}:ckpt-step-40", 40, "step 40 has the lowest"),
+         "c40", 40, "step 40 has the lowest"),
         ("best", job({"train_loss": 0.9}, {"train_loss": 0.5}, {"train_loss": 0.2}), FINAL, None,
          "no kept checkpoint reports a validation loss"),
     ],
@@ -58,7 +58,7 @@ def test_a_job_without_a_model_has_nothing_to_choose():
 def test_the_deployment_records_what_was_asked_what_was_chosen_and_why():
     info = deployment_for("tunedrop-kitsune", DeployConfig(checkpoint="best"), RISING, T0)
     assert (info.model, info.checkpoint, info.checkpoint_step) == (
-        f"{FINAL}:ckpt-step-30",
+        "c30",  # the checkpoint's ID: what the deployment's model name takes
         "best",
         30,
     )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from shared.runs.config import RunDefaults, default_config
-from shared.runs.facts import Claim, DeploymentInfo, FileVerdict, RetryState, UploadedFile
+from shared.runs.facts import (
+    Claim,
+    DeploymentInfo,
+    FilesCleanup,
+    FileVerdict,
+    RetryState,
+    UploadedFile,
+)
 from shared.runs.names import FileKind
 from shared.runs.plan import (
     CancelRun,
+    CheckDeployment,
+    CleanUpFiles,
     CreateDeployment,
     CreateJob,
     DeleteDeployment,
@@ -60,6 +70,8 @@ def trained() -> Run:
     run = uploaded()
     run.job_created("ftjob-1", "pending", T0)
     run.job_observed("succeeded", T0, fine_tuned_model="ft-model")
+    # Its files on the service are already deleted: these tests plan the deployment.
+    run.cleanup = FilesCleanup(due_at=T0, deleted=["file-train"], done=True)
     return run
 
 
@@ -142,7 +154,8 @@ def test_a_deployment_is_polled_until_it_succeeds_then_chat_is_probed():
 def test_a_deployment_lives_until_its_time_to_live_ends():
     run = deploying("Succeeded")
     run.deployment_serving(T0)
-    assert next_step(run, T0 + timedelta(minutes=59), POLICY) == Nothing("deployed")
+    unchecked = replace(POLICY, deployment_check_minutes=10**6)
+    assert next_step(run, T0 + timedelta(minutes=59), unchecked) == Nothing("deployed")
     assert next_step(run, T0 + timedelta(hours=1), POLICY) == DeleteDeployment(
         "its time to live of 1 h ended"
     )
@@ -153,7 +166,17 @@ def test_a_deployment_tunedrop_did_not_create_never_expires():
     run.deployment_requested(DeploymentInfo("theirs", "Standard", 1, 1.0, T0), T0, "go")
     run.deployment_created("ft-model", "Succeeded", False, T0)
     run.deployment_serving(T0)
-    assert next_step(run, T0 + timedelta(days=30), POLICY) == Nothing("deployed")
+    unchecked = replace(POLICY, deployment_check_minutes=10**6)
+    assert next_step(run, T0 + timedelta(days=30), unchecked) == Nothing("deployed")
+
+
+def test_a_deployed_run_reads_its_deployment_back_every_check_interval():
+    run = deploying("Succeeded")
+    run.deployment_serving(T0)
+    assert next_step(run, T0 + timedelta(minutes=29), POLICY) == Nothing("deployed")
+    assert next_step(run, T0 + timedelta(minutes=30), POLICY) == CheckDeployment()
+    run.deployment.checked_at = T0 + timedelta(minutes=30)
+    assert next_step(run, T0 + timedelta(minutes=59), POLICY) == Nothing("deployed")
 
 
 def test_a_teardown_request_deletes_the_deployment():
@@ -185,10 +208,27 @@ def test_a_cancel_request_comes_before_a_scheduled_retry():
     assert next_step(run, T0, POLICY) == CancelRun()
 
 
-def test_finished_runs_have_nothing_due():
+def test_finished_runs_have_nothing_due_once_their_files_are_deleted():
     run = uploaded()
     run.fail("broken", T0)
+    assert next_step(run, T0, POLICY) == CleanUpFiles()
+    run.cleanup = FilesCleanup(due_at=T0, deleted=["file-train"], done=True)
     assert next_step(run, T0, POLICY) == Nothing("the run is failed")
+    assert not run.is_active
+
+
+def test_a_failed_run_whose_job_may_still_run_keeps_its_files():
+    run = uploaded()
+    run.job_created("ftjob-1", "running", T0)
+    run.fail("polling kept failing", T0)
+    assert next_step(run, T0, POLICY) == Nothing("the run is failed")
+
+
+def test_files_kept_for_a_while_go_when_their_time_comes():
+    run = trained()
+    run.cleanup = FilesCleanup(due_at=T0 + timedelta(hours=2))
+    assert next_step(run, T0 + timedelta(hours=1), POLICY) == CreateDeployment()
+    assert next_step(run, T0 + timedelta(hours=2), POLICY) == CleanUpFiles()
 
 
 def test_a_run_without_progress_for_the_stall_time_is_stalled_once():

@@ -13,6 +13,7 @@ from shared.runs.curves import Verdict
 from shared.runs.facts import (
     Checkpoint,
     DeploymentInfo,
+    FilesCleanup,
     FileVerdict,
     JobEvent,
     MetricsSummary,
@@ -150,4 +151,6 @@ def test_what_is_active_is_what_the_timer_must_watch():
     run = full_run()
     assert run.is_active  # deployed: the timer watches its time to live
     run.deployment_deleted(T0, "ttl")
-    assert run.state is S.EXPIRED and not run.is_active
+    assert run.state is S.EXPIRED and run.is_active  # its files on the service wait to go
+    run.cleanup = FilesCleanup(due_at=None)  # kept for ever: nothing left to watch
+    assert not run.is_active

@@ -43,7 +43,8 @@ REFUSALS = {
     S.SUCCEEDED: "training has finished; it can only be deployed now",
     S.DEPLOYING: "its deployment is being created",
     S.DEPLOYED: "its model is deployed; it can only be torn down now",
-    S.EXPIRED: "its deployment was deleted; it can only be deployed again",
+    S.EXPIRED: "its model is not deployed (the deployment was deleted, failed or vanished); "
+    "it can only be deployed again",
     S.FAILED: "it has failed; a failed run never moves again (drop the files in a new folder)",
     S.CANCELLED: "it was cancelled; a cancelled run never moves again",
 }

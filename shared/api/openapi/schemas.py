@@ -172,6 +172,7 @@ SCHEMAS: dict[str, Schema] = {
                 deploy=obj(
                     enabled=BOOLEAN, name=NSTRING, sku=STRING, capacity=INTEGER, ttl_hours=NUMBER
                 ),
+                training_type={"enum": ["standard", "global", "developer"]},
             )
         ),
         job=nullable(
@@ -209,6 +210,12 @@ SCHEMAS: dict[str, Schema] = {
                 deleted_at=NTIME,
                 teardown_requested=BOOLEAN,
                 created_by_tunedrop=BOOLEAN,
+                error={
+                    **NSTRING,
+                    "description": "Why the deployment failed or vanished; the run is then "
+                    "expired and POST /runs/{run}/deploy deploys its model again.",
+                },
+                checked_at=NTIME,
             )
         ),
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
@@ -216,6 +223,20 @@ SCHEMAS: dict[str, Schema] = {
         links=ref("RunLinks"),
         lineage=nullable(ref("Lineage")),
         model_warnings={"type": "array", "items": STRING},
+        waiting=nullable(
+            {
+                **obj(
+                    ("for", "since", "reason"),
+                    since=TIME,
+                    reason=STRING,
+                    refusals=INTEGER,
+                    **{"for": {"enum": ["training", "deployment"]}},
+                ),
+                "description": "Set while the run waits for room on the shared Azure OpenAI "
+                'account; "reason" says for what and how many runs are ahead, e.g. "waiting '
+                'for a deployment slot: 10 of 10 in use, 2 runs ahead".',
+            }
+        ),
     ),
     "Metrics": obj(
         ("run", "state", "points", "epoch_steps"),

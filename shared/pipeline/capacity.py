@@ -1,0 +1,69 @@
+"""Room on the shared account, once per tick: count what is on it, then admit runs in order.
+
+The account is read only when some run asks for room (three list calls: files, jobs,
+deployments), so a tick costs nothing more at rest, and one count serves every waiting run:
+the work grows with the active runs, never with runs times calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.errors import TunedropError
+from shared.pipeline.services import Services
+from shared.runs.admission import (
+    AccountUsage,
+    Decision,
+    RoomRequest,
+    admit,
+    need_of,
+    reserved_by,
+)
+from shared.runs.record import Run
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_JOB_STATES = frozenset({"validating_files", "queued", "pending", "running", "created"})
+FINE_TUNED_MARK = ".ft-"
+CHECKPOINT_PREFIX = "ftchkpt-"  # a kept checkpoint, deployed by its id
+
+
+def decide(runs: Sequence[Run], services: Services, now: datetime) -> dict[str, Decision | None]:
+    """The admission decision for each run that asks for room now. None: the account could
+    not be counted this tick, so the run waits for the next one."""
+    policy = services.policy
+    asking: dict[str, RoomRequest] = {}
+    for run in runs:
+        request = need_of(run, now, policy)
+        if request is not None:
+            asking[run.name] = request
+    if not asking:
+        return {}
+    try:
+        usage = account_usage(services)
+    except TunedropError as exc:
+        logger.warning("Could not count the account's use; %s runs wait: %s", len(asking), exc)
+        return dict.fromkeys(asking)
+    in_use = usage.plus(reserved_by(runs, asking))
+    decisions: dict[str, Decision | None] = dict(admit(asking.values(), in_use, policy.limits))
+    return decisions
+
+
+def account_usage(services: Services) -> AccountUsage:
+    """What is on the account now, every tool's: files and bytes, jobs, fine-tuned deployments."""
+    files = services.fine_tuning.list_files()
+    jobs = services.fine_tuning.list_jobs()
+    deployments = services.deployments.list_all()
+    return AccountUsage(
+        files=len(files),
+        file_bytes=sum(item.bytes for item in files),
+        active_jobs=sum(1 for job in jobs if job.status in ACTIVE_JOB_STATES),
+        total_jobs=len(jobs),
+        deployments=sum(
+            1
+            for item in deployments
+            if FINE_TUNED_MARK in item.model or item.model.startswith(CHECKPOINT_PREFIX)
+        ),
+    )
