@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.errors import TunedropError
+from shared.pipeline.model_admission import refuses_run_model
 from shared.pipeline.services import Services
 from shared.runs.admission import (
     AccountUsage,
+    Admitted,
     Decision,
     RoomRequest,
     admit,
@@ -35,20 +37,27 @@ def decide(runs: Sequence[Run], services: Services, now: datetime) -> dict[str, 
     not be counted this tick, so the run waits for the next one."""
     policy = services.policy
     asking: dict[str, RoomRequest] = {}
+    # A run whose model the account cannot train takes no place in the queue: its StartRun
+    # fails it now, naming the models the account can fine-tune.
+    refused: dict[str, Decision | None] = {}
     for run in runs:
         request = need_of(run, now, policy)
-        if request is not None:
+        if request is None:
+            continue
+        if refuses_run_model(run, services, now):
+            refused[run.name] = Admitted()
+        else:
             asking[run.name] = request
     if not asking:
-        return {}
+        return refused
     try:
         usage = account_usage(services)
     except TunedropError as exc:
         logger.warning("Could not count the account's use; %s runs wait: %s", len(asking), exc)
-        return dict.fromkeys(asking)
+        return dict.fromkeys(asking) | refused
     in_use = usage.plus(reserved_by(runs, asking))
     decisions: dict[str, Decision | None] = dict(admit(asking.values(), in_use, policy.limits))
-    return decisions
+    return decisions | refused
 
 
 def account_usage(services: Services) -> AccountUsage:

@@ -1,6 +1,7 @@
 """Asking the account about a run's model: before anything is uploaded, and while it is deployed.
 
     admit_run_model(run, services, now)        at StartRun: may this account train the model now?
+    refuses_run_model(run, services, now)      before admission: one that cannot train needs no room
     note_deployed_retirement(run, services, now)  each tick of a deployed run: does it retire soon?
 
 Both read the account's model list through `services.models` (cached by the adapter, so a tick
@@ -53,6 +54,25 @@ def admit_run_model(run: Run, services: Services, now: datetime) -> bool:
     for warning in admission.warnings:
         run.model_warned(warning, now)
     return True
+
+
+def refuses_run_model(run: Run, services: Services, now: datetime) -> bool:
+    """True when the account cannot fine-tune the model of a run about to start. Such a run
+    asks for no room on the account: the StartRun step fails it at once with the reason, rather
+    than after it waited behind other runs for room it will never use. An unreadable list, or a
+    `from_run` (resolved at StartRun), says False: the run waits as any other.
+    """
+    if services.models is None or run.state is not RunState.WAITING_FOR_FILES:
+        return False
+    config = run.config or default_config(services.policy.defaults)
+    if config.from_run:
+        return False
+    try:
+        catalog = services.models.models(expecting=config.model)
+    except (ServiceError, NotFound) as exc:
+        logger.warning("Run %s: the account's model list could not be read: %s", run.name, exc)
+        return False
+    return admit(config.model, catalog, now).refusal is not None
 
 
 def note_deployed_retirement(run: Run, services: Services, now: datetime) -> bool:

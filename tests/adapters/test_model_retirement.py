@@ -207,3 +207,22 @@ def test_a_model_whose_fine_tuning_retires_within_30_days_starts_with_a_warning(
         "gpt-4o-mini-2024-07-18"
     ]
     assert f"warning: {record.model_warnings[0]}" in [e.reason for e in record.timeline]
+
+
+def test_a_run_the_account_cannot_train_fails_at_once_on_a_full_account(azurite, emulator) -> None:
+    """Room is not waited for on a model's behalf when the account cannot train it: the run
+    fails now, naming the alternatives, instead of waiting for room that never comes."""
+    # A run needs room for three files (training, validation, results): one never fits.
+    settings = settings_for(azurite, emulator, ACCOUNT_MAX_FILES="1")
+    services = build_services(settings, FixedTokenCredential())
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
+        settings.inbox_container
+    )
+    run = unique("full-and-retired")
+    drop_run(services, azurite, run)  # no run.json: the default model, retired here
+
+    record = tick_until(services, run, S.FAILED, timeout=30)
+
+    assert f"cannot fine-tune now, the model '{DEFAULT}'" in record.failure_reason
+    assert record.capacity_wait is None
+    assert not any(entry.reason.startswith("waiting for") for entry in record.timeline)
