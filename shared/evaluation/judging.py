@@ -190,10 +190,16 @@ def _object(content: str | None, key: str) -> list[Any]:
 
 def parse_paraphrases(content: str | None) -> list[Candidate]:
     """The candidates of a paraphrase answer; raises `UnreadableAnswer`."""
+    return parse_candidates(content, "paraphrases", "paraphrase")
+
+
+def parse_candidates(content: str | None, key: str, noun: str) -> list[Candidate]:
+    """The new questions of a grader's answer under `key` (`noun` names one in a refusal);
+    raises `UnreadableAnswer` naming what is wrong."""
     candidates = []
-    for index, item in enumerate(_object(content, "paraphrases"), start=1):
+    for index, item in enumerate(_object(content, key), start=1):
         if not isinstance(item, Mapping) or not isinstance(item.get("question"), str):
-            raise UnreadableAnswer(f'paraphrase {index} has no "question" text')
+            raise UnreadableAnswer(f'{noun} {index} has no "question" text')
         candidates.append(
             Candidate(
                 question=item["question"],

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.evaluation.judging import UnreadableAnswer
+from shared.evaluation.judging import parse_candidates
 from shared.evaluation.probes import (
     MAX_SIMILARITY,
     Candidate,
@@ -138,28 +138,7 @@ def phrasing_messages(example: Example, subject: str, count: int) -> list[dict[s
 
 def parse_phrasings(content: str | None) -> list[Candidate]:
     """The phrasings of the grader's answer; raises `UnreadableAnswer` naming what is wrong."""
-    if not content or not content.strip():
-        raise UnreadableAnswer("the grader answered nothing")
-    try:
-        data = json.loads(content)
-    except ValueError as exc:
-        raise UnreadableAnswer(f"the grader's answer is not JSON: {content[:80]!r}") from exc
-    items = data.get("phrasings") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        raise UnreadableAnswer('the grader\'s answer has no "phrasings" list')
-    found = []
-    for index, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping) or not isinstance(item.get("question"), str):
-            raise UnreadableAnswer(f'phrasing {index} has no "question" text')
-        found.append(
-            Candidate(
-                question=item["question"],
-                variation=str(item.get("variation") or ""),
-                lead_in=str(item.get("lead_in") or ""),
-                lead_in_reply=str(item.get("lead_in_reply") or ""),
-            )
-        )
-    return found
+    return parse_candidates(content, "phrasings", "phrasing")
 
 
 def kept_phrasings(
