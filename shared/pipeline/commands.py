@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.errors import ConcurrentUpdate, Conflict, DeploymentNotReady
 from shared.pipeline.housekeeping import check_deployment
+from shared.pipeline.pool import services_of
 from shared.pipeline.queries import get_run
 from shared.pipeline.services import Services
 from shared.pipeline.steps import cancel_job_of
@@ -89,7 +90,7 @@ def cancel_run(services: Services, name: str, now: datetime) -> Run:
             run.cancel(now, "cancel requested")  # raises IllegalTransition with the reason
         run.cancel_requested = True
         if next_step(run, now, services.policy).name == "CancelRun":
-            cancel_job_of(run, services)
+            cancel_job_of(run, services_of(run, services))
             run.cancel(now, "cancelled on request")
         return True
 
@@ -136,6 +137,7 @@ def chat(
             "(BASE_DEPLOYMENT); send the request without compare."
         )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
+    services = services_of(run, services)  # the model is deployed on the run's account
     try:
         answer = services.chat.complete(run.deployment.name, messages, limit)
     except DeploymentNotReady:
