@@ -26,6 +26,7 @@ from shared.runs.limits import AccountLimits
 SETTING = "AZURE_OPENAI_ACCOUNTS"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 REQUIRED = ("name", "endpoint", "subscription", "resource_group", "account")
+OPTIONAL_TEXT = ("region", "arm_endpoint")
 TRAINING_TYPES = ("standard", "global", "developer")
 LIMIT_NAMES = tuple(item.name for item in fields(AccountLimits))
 
@@ -42,6 +43,8 @@ class AccountSpec:
     region: str = ""
     models: Mapping[str, tuple[str, ...]] | None = None
     """Base model -> training types it can fine-tune with; None: any model the account lists."""
+    arm_endpoint: str = ""
+    """Where ARM answers for this account; empty: ARM_ENDPOINT (the local emulators differ)."""
     limits: Mapping[str, int] = field(default_factory=dict)
     """The account's own limits (AccountLimits field -> value); the rest are the app-wide
     ACCOUNT_MAX_* settings."""
@@ -99,7 +102,7 @@ def _entry(index: int, entry: Any, problems: list[str]) -> AccountSpec | None:
         label += f" ({entry['name']!r})"
     before = len(problems)
     values: dict[str, str] = {}
-    for key in (*REQUIRED, "region"):
+    for key in (*REQUIRED, *OPTIONAL_TEXT):
         value = entry.get(key, "")
         if not isinstance(value, str) or (key in REQUIRED and not value.strip()):
             problems.append(f"{label}: {key} is missing or not a string")
@@ -109,9 +112,11 @@ def _entry(index: int, entry: Any, problems: list[str]) -> AccountSpec | None:
     if name and not NAME.match(name):
         problems.append(f"{label}: name {name!r} must be letters, digits, '-', '_' or '.'")
     endpoint = values.get("endpoint", "")
-    if endpoint and not re.match(r"^https?://[^\s/]+", endpoint):
-        problems.append(f"{label}: endpoint must be an http(s) URL, not {endpoint!r}")
-    unknown = sorted(set(entry) - {*REQUIRED, "region", "models", "limits"})
+    for key in ("endpoint", "arm_endpoint"):
+        url = values.get(key, "")
+        if url and not re.match(r"^https?://[^\s/]+", url):
+            problems.append(f"{label}: {key} must be an http(s) URL, not {url!r}")
+    unknown = sorted(set(entry) - {*REQUIRED, *OPTIONAL_TEXT, "models", "limits"})
     if unknown:
         problems.append(f"{label}: unknown field {unknown[0]!r}")
     models = _models(label, entry.get("models"), problems)
@@ -125,6 +130,7 @@ def _entry(index: int, entry: Any, problems: list[str]) -> AccountSpec | None:
         resource_group=values["resource_group"],
         account=values["account"],
         region=values.get("region", ""),
+        arm_endpoint=values.get("arm_endpoint", "").rstrip("/"),
         models=models,
         limits=limits,
     )

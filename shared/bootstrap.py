@@ -104,6 +104,7 @@ def account_settings(settings: Settings, spec: AccountSpec) -> Settings:
         subscription_id=spec.subscription,
         resource_group=spec.resource_group,
         openai_account=spec.account,
+        arm_endpoint=spec.arm_endpoint or settings.arm_endpoint,
         capacity=replace(settings.capacity, limits=spec.limits_over(settings.capacity.limits)),
     )
 
