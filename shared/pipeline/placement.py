@@ -121,7 +121,8 @@ def _place(
         run = by_name[name]
         if isinstance(outcome, Placed):
             room = "with room now" if outcome.has_room else "waiting for room there"
-            run.placed_on(outcome.account, now, f"placed on account {outcome.account} ({room})")
+            reason = f"placed on account {outcome.account} ({room})"
+            run.placed_on(outcome.account, now, reason, announce=len(pool.specs) > 1)
         else:
             run.fail(outcome.reason, now)
         try:

@@ -106,11 +106,13 @@ class Run:
     """The pool account the run was placed on when admitted (`shared.runs.placement`); every
     later step uses it. None: not placed yet (or a record from before the pool: the first)."""
 
-    def placed_on(self, account: str, now: datetime, reason: str) -> None:
-        """Places the run on a pool account (once; `shared.runs.placement`)."""
+    def placed_on(self, account: str, now: datetime, reason: str, announce: bool = True) -> None:
+        """Places the run on a pool account (once; `shared.runs.placement`). `announce`: raise
+        the `placed` event (a pool of one has no choice to announce)."""
         self.account = account
         self._touch(now)
-        self.raise_event("placed", now, reason, data={"account": account})
+        if announce:
+            self.raise_event("placed", now, reason, data={"account": account})
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:
