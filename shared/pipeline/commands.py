@@ -137,6 +137,7 @@ def chat(
             "(BASE_DEPLOYMENT); send the request without compare."
         )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
+    home = services  # the base model's deployment (compare) is the first account's
     services = services_of(run, services)  # the model is deployed on the run's account
     try:
         answer = services.chat.complete(run.deployment.name, messages, limit)
@@ -145,7 +146,7 @@ def chat(
         raise
     base_reply = base_model = None
     if compare:
-        base = services.chat.complete(services.base_deployment, messages, limit)
+        base = home.chat.complete(home.base_deployment, messages, limit)
         base_reply, base_model = base.reply, base.model
     return ChatAnswer(
         answer.reply, answer.model, run.deployment.name, answer.usage, base_reply, base_model

@@ -29,7 +29,7 @@ from tests.e2e.fault_helpers import (
     wait_for_state,
     wait_until,
 )
-from tests.e2e.pipeline_helpers import Drops, run_json, states_of
+from tests.e2e.pipeline_helpers import Drops, ask, run_json, states_of
 from tests.e2e.stack import HostProcess, Stack, stack_environ
 
 pytestmark = pytest.mark.e2e
@@ -136,12 +136,19 @@ def test_a_run_pinned_to_an_account_goes_there(
     stack = pool_stack()
     second = pool[1].account_name  # the first would win by list order
     run = unique("pinned")
-    pool_drops.drop_run(stack, run, config=run_json(account=second, deploy={"enabled": False}))
+    pool_drops.drop_run(stack, run, config=run_json(account=second))
 
-    view = wait_for_state(stack, run, "succeeded", timeout=90)
+    view = wait_for_state(stack, run, "deployed", timeout=90)
 
     assert view["account"] == second
     assert len(jobs_of_run(pool[1], run)) == 1 and jobs_of_run(pool[0], run) == []
+    since = [log_mark(emulator) for emulator in pool]
+    assert ask(stack, run, "こんにちは")["reply"]  # chat goes where the model is deployed
+    chats = [
+        [r for r in emulator.requests()[mark:] if r.path.endswith("/chat/completions")]
+        for emulator, mark in zip(pool, since, strict=True)
+    ]
+    assert len(chats[1]) == 1 and chats[0] == [], chats
 
 
 def test_a_run_pinned_to_an_account_outside_the_pool_fails_naming_it(
