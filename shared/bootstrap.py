@@ -82,7 +82,7 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
 
     Its `accounts` is the pool (`shared.pipeline.pool`): without AZURE_OPENAI_ACCOUNTS, these
     services are its one account; with it, each account's services are built on first use."""
-    from shared.pipeline.pool import AccountPool
+    from shared.pipeline.pool import AccountPool, with_home_evaluation
 
     built = _build_services(settings, credential)
     if not settings.accounts:
@@ -91,7 +91,9 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
         built,
         accounts=AccountPool(
             settings.pool,
-            lambda spec: _build_services(account_settings(settings, spec), credential),
+            lambda spec: with_home_evaluation(
+                _build_services(account_settings(settings, spec), credential), built
+            ),
         ),
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from shared.accounts import AccountSpec
 from shared.errors import TunedropError
@@ -82,3 +83,26 @@ def services_of(run: Run, services: Services) -> Services:
     if pool is None or name is None:
         return services
     return pool.services_for(name)
+
+
+class RoutedModelCalls:
+    """The evaluation's model calls for a pool account: the run's tuned deployment is asked on
+    its account, the grader and the base model on the first account, which holds them."""
+
+    def __init__(self, own: Any, home: Any, home_deployments: frozenset[str]) -> None:
+        self._own, self._home, self._home_deployments = own, home, home_deployments
+
+    def ask(self, deployment: str, *args: Any, **kwargs: Any) -> Any:
+        target = self._home if deployment in self._home_deployments else self._own
+        return target.ask(deployment, *args, **kwargs)
+
+
+def with_home_evaluation(account: Services, home: Services) -> Services:
+    """`account`'s services, grading and comparing with `home`'s grader and base deployments."""
+    own, first = account.evaluation, home.evaluation
+    if own is None or first is None or account is home:
+        return account
+    settings = own.settings
+    names = frozenset(n for n in (settings.grader_deployment, settings.base_deployment) if n)
+    routed = RoutedModelCalls(own.models, first.models, names)
+    return replace(account, evaluation=replace(own, models=routed))

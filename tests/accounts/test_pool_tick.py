@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from shared.accounts import AccountSpec
-from shared.pipeline.pool import AccountPool
+from shared.pipeline.pool import AccountPool, RoutedModelCalls
 from shared.pipeline.services import Services
 from shared.runs.config import RunDefaults, parse_run_config
 from shared.runs.limits import AccountLimits
@@ -79,3 +79,20 @@ def test_run_json_takes_an_account_name_and_refuses_a_malformed_one() -> None:
         assert '"account"' in str(exc)
     else:
         raise AssertionError("a list is not an account name")
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def ask(self, deployment: str, *args: Any, **kwargs: Any) -> str:
+        self.asked.append(deployment)
+        return deployment
+
+
+def test_a_pool_accounts_evaluation_asks_the_grader_and_base_on_the_first_account() -> None:
+    own, home = Calls(), Calls()
+    routed = RoutedModelCalls(own, home, frozenset({"grader", "base"}))
+    for deployment in ("tunedrop-kitsune", "grader", "base"):
+        routed.ask(deployment, [], max_tokens=1, seed=0)
+    assert own.asked == ["tunedrop-kitsune"] and home.asked == ["grader", "base"]
