@@ -3,6 +3,8 @@
     python benchmarks/tick.py            # 10, 100, 1,000, 10,000 runs (10 active); 1,000 active;
                                          # 10, 100, 1,000 runs waiting for room on the account
     python benchmarks/tick.py --quick    # 10, 100, 1,000 runs; 100 active; 10, 100 waiting
+    python benchmarks/tick.py --pool     # only part 4: 5,000 active runs over 50 accounts, each
+                                         # Azure call answered in 100 ms (--pool-workers 8,64,256)
 
 Real parts: an Azurite on free ports, the real `TableRunStore`, the real Azure OpenAI adapter
 talking to the emulator over loopback (jobs that stay `running`, so every active run polls its
@@ -255,7 +257,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--ticks", type=int, default=3, help="ticks measured per size")
+    parser.add_argument("--pool", action="store_true", help="only part 4: a pool of accounts")
+    parser.add_argument("--pool-runs", type=int, default=5_000)
+    parser.add_argument("--pool-accounts", type=int, default=50)
+    parser.add_argument("--pool-workers", default="8,64,256", help="TICK_WORKERS to measure")
     args = parser.parse_args()
+    if args.pool:
+        pool_part(
+            args.pool_runs, args.pool_accounts, [int(n) for n in args.pool_workers.split(",")]
+        )
+        return
     sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
     active, many_active = 10, (100 if args.quick else 1_000)
     answer_without_nagle_delay()
@@ -329,6 +340,80 @@ def main() -> None:
         print(f"   the account is counted once per tick ({last.azure_calls} Azure calls with "
               f"{last.active:,} waiting: the list calls, by pages); a waiting run is read, not "
               f"written, once it has said why it waits: \"{said}\"")  # fmt: skip
+
+
+class Slow:
+    """An adapter whose every call first waits `seconds`: a service answering from afar."""
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self._inner, self._seconds = inner, seconds
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._inner, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(self._seconds)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def pool_part(runs: int, accounts: int, worker_counts: list[int]) -> None:
+    """Part 4: `runs` active runs (running jobs) placed over `accounts` accounts of a pool, each
+    Azure call answered in 100 ms; one tick per TICK_WORKERS value."""
+    from shared.accounts import AccountSpec
+    from shared.pipeline.pool import AccountPool
+
+    answer_without_nagle_delay()
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        running_azurite(Path(workdir), free_ports()) as azurite,
+        running_emulator(timings=TIMINGS, limits=ROOMY) as emulator,
+    ):
+        environ = {**load_local_settings(), **emulator_settings(emulator)}
+        environ |= {"AzureWebJobsStorage": azurite.connection_string,
+                    "TUNEDROP_LOCAL_BEARER_TOKEN": "benchmark-token"}  # fmt: skip
+        bench = Bench(azurite.connection_string, emulator, environ, CallCounter())
+        started = time.perf_counter()
+        file_id, jobs = running_jobs(emulator, runs)
+        print(
+            f"{len(jobs):,} running jobs on the emulator in {time.perf_counter() - started:.0f} s"
+        )
+        now = datetime.now(UTC)
+        table = bench.table("tickpool")
+        seeded = []
+        for i, job in enumerate(jobs):
+            run = running_run(f"pool-{i:05d}", file_id, job, now)
+            run.account = f"account-{i % accounts:02d}"
+            seeded.append(run)
+        seed(table, seeded)
+        base = bench.services("tickpool")
+        # Every account is the emulator behind 100 ms: what differs per account is only where
+        # calls go, and the tick's work is the same whichever endpoint answers.
+        slow = replace(
+            base,
+            fine_tuning=Slow(base.fine_tuning, 0.1),
+            deployments=Slow(base.deployments, 0.1),
+        )
+        specs = [
+            AccountSpec(f"account-{n:02d}", emulator.url, "sub", "rg", f"account-{n:02d}")
+            for n in range(accounts)
+        ]
+        print(f"\n4. {runs:,} active runs (running jobs) over {accounts} accounts, "
+              "100 ms per Azure call")  # fmt: skip
+        print(f"{'workers':>8} {'tick s':>8} {'runs advanced':>14} {'azure':>7}  fits 30 s?")
+        for workers in worker_counts:
+            policy = replace(slow.policy, tick_workers=workers)
+            plain = replace(slow, policy=policy)
+            services = replace(plain, accounts=AccountPool(specs, lambda spec, s=plain: s))
+            before = len(emulator.requests())
+            started = time.perf_counter()
+            summary = advance_runs(services, datetime.now(UTC))
+            seconds = time.perf_counter() - started
+            azure = len(emulator.requests()) - before
+            advanced = sum(summary.steps.values())
+            fits = "yes" if seconds <= SCHEDULE_SECONDS else "no"
+            print(f"{workers:>8} {seconds:>8.1f} {advanced:>14,} {azure:>7,}  {fits}", flush=True)
 
 
 if __name__ == "__main__":

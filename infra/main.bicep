@@ -113,6 +113,12 @@ param existingOpenAiBaseDeployment string = ''
 @description('A deployment in that existing account to grade evaluations with (optional).')
 param existingOpenAiGraderDeployment string = ''
 
+// More Azure OpenAI accounts for the pool (README, A pool of accounts): each is created in its
+// region, gets the app's role, and joins the account above in AZURE_OPENAI_ACCOUNTS. A subscription
+// may hold up to 30 accounts per region. Empty: one account, as before.
+@description('More Azure OpenAI accounts for the pool: a list of {name, location}, e.g. [{"name": "tunedrop-east-1", "location": "eastus2"}]. Names must be globally unique (each is its subdomain).')
+param openAiPool array = []
+
 @description('Object id of the person deploying (azd passes the signed-in user\'s): may drop files into the inbox.')
 param principalId string = ''
 
@@ -213,6 +219,35 @@ module existingOpenAi 'modules/openai-existing.bicep' = if (useExistingOpenAi) {
   }
 }
 
+// The pool's other accounts: no base or grader deployment (side-by-side chat and grading use
+// the first account's), only fine-tuning and the runs' deployments.
+module poolAccounts 'modules/openai.bicep' = [for (account, index) in openAiPool: {
+  name: 'openai-pool-${index}'
+  scope: rg
+  params: {
+    name: account.name
+    location: account.location
+    tags: tags
+    deployBaseModel: false
+    deployGraderModel: false
+    modelName: baseModel
+    modelVersion: baseVersion
+    graderModelName: graderModel
+    graderModelVersion: graderVersion
+    capacity: baseModelCapacity
+  }
+}]
+
+module poolRoles 'modules/openai-role.bicep' = [for (account, index) in openAiPool: {
+  name: 'openai-pool-role-${index}'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    openAiName: account.name
+  }
+  dependsOn: [poolAccounts]
+}]
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
@@ -239,10 +274,12 @@ module functionApp 'modules/functionapp.bicep' = {
     defaultModel: defaultModel
     baseDeployment: baseDeploymentName
     graderDeployment: graderDeploymentName
+    openAiLocation: openAiLocation
+    openAiPool: openAiPool
   }
   // The app starts with its roles in place: otherwise its first start meets 403s from storage
   // and the postdeploy hook waits for a key the host cannot make.
-  dependsOn: [appRoles, openAiRole]
+  dependsOn: [appRoles, openAiRole, poolRoles]
 }
 
 module eventGrid 'modules/eventgrid.bicep' = {

@@ -149,6 +149,10 @@ def _up(values: dict[str, str], timings: str) -> int:
         print(f"Azurite table:  {stack.azurite.table_endpoint}")
         print(f"Azure OpenAI:   {stack.settings['AZURE_OPENAI_ENDPOINT']} (emulator)")
         print(f"ARM:            {stack.settings['ARM_ENDPOINT']} (emulator)")
+        if len(stack.accounts) > 1:
+            print(f"Accounts:       {len(stack.accounts)} emulated (AZURE_OPENAI_ACCOUNTS)")
+            for account in stack.accounts:
+                print(f"  {account.account_name}: {account.url}  ARM: {account.arm_url}")
         print(f"Functions host: {stack.host.url}/api  (try: curl {stack.host.url}/api/health)")
         print(f"Logs:           {stack.state_dir}/azurite.log, {stack.state_dir}/emulator.log")
         print("Press Ctrl-C to stop.", flush=True)

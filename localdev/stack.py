@@ -28,6 +28,7 @@ from localdev.azurite import REPO_ROOT, AzuritePorts, port_purposes, start_azuri
 from localdev.config import LocalPorts
 from localdev.host import LocalHost
 from localdev.host.host_config import HostConfig
+from localdev.pool import account_count, account_name, pool_settings
 from localdev.processes import ChildProcess, check_ports_free
 
 STATE_DIR = REPO_ROOT / ".localdev"
@@ -78,6 +79,8 @@ class Stack:
     state_dir: Path
     children: Mapping[str, ChildProcess]
     watch: ChildWatch
+    accounts: tuple[EmulatorEndpoints, ...] = ()
+    """Every emulated account (LOCALDEV_EMULATOR_ACCOUNTS); the first is `emulator`."""
 
     @property
     def failed(self) -> threading.Event:
@@ -120,14 +123,25 @@ def state_dir_of(values: Mapping[str, str]) -> Path:
     return Path(values.get("LOCALDEV_STATE_DIR") or STATE_DIR)
 
 
-def stack_ports(ports: LocalPorts) -> dict[str, int]:
+def stack_ports(ports: LocalPorts, accounts: int = 1) -> dict[str, int]:
     """Every port the stack listens on, by what it is for and the setting that moves it."""
+    extra = {}
+    for index in range(1, accounts):  # LOCALDEV_EMULATOR_ACCOUNTS: two ports up per account
+        data, arm = emulator_ports(ports, index)
+        extra[f"Azure OpenAI emulator {index + 1}, LOCALDEV_EMULATOR_PORT + {2 * index}"] = data
+        extra[f"ARM emulator {index + 1}, LOCALDEV_EMULATOR_ARM_PORT + {2 * index}"] = arm
     return {
         "Functions host, LOCALDEV_HOST_PORT": ports.host,
         **port_purposes(ports.azurite),
         "Azure OpenAI emulator, LOCALDEV_EMULATOR_PORT": ports.emulator,
         "ARM emulator, LOCALDEV_EMULATOR_ARM_PORT": ports.emulator_arm,
+        **extra,
     }
+
+
+def emulator_ports(ports: LocalPorts, index: int) -> tuple[int, int]:
+    """The data-plane and ARM ports of the `index`-th emulated account (0: the settings')."""
+    return ports.emulator + 2 * index, ports.emulator_arm + 2 * index
 
 
 @contextmanager
@@ -147,7 +161,8 @@ def running_stack(
     because the host runs the functions in this process, as the worker would.
     """
     ports = LocalPorts.from_settings(values)
-    check_ports_free(stack_ports(ports))
+    accounts = account_count(values)
+    check_ports_free(stack_ports(ports, accounts))
     state_dir = state_dir_of(values)
     watch = ChildWatch(say or _to_stderr)
     with ExitStack() as stack:
@@ -156,21 +171,29 @@ def running_stack(
             state_dir / "azurite", ports.azurite, log_path=state_dir / "azurite.log"
         )
         stack.callback(azurite.stop)
-        emulator_child = _start_emulator(ports, timings, state_dir / "emulator.log")
-        stack.callback(emulator_child.stop)
-        emulator = _emulator_endpoints(ports.emulator)
-        azurite.watch(watch)
-        emulator_child.watch(watch)
+        children = {"azurite": azurite}
+        endpoints = []
+        for index in range(accounts):
+            data_port = emulator_ports(ports, index)[0]
+            log = state_dir / ("emulator.log" if index == 0 else f"emulator-{index + 1}.log")
+            child = _start_emulator(ports, timings, log, index)
+            stack.callback(child.stop)
+            children["emulator" if index == 0 else f"emulator-{index + 1}"] = child
+            endpoints.append(_emulator_endpoints(data_port))
+        emulator = endpoints[0]
+        for child in children.values():
+            child.watch(watch)
 
         settings = {**values, "AzureWebJobsStorage": ports.azurite.connection_string}
         settings.update(emulator_settings(emulator))
+        if accounts > 1:
+            settings.update(pool_settings(endpoints, state_dir))
         os.environ.update(settings)
         host = start_host(os.environ, ports.host)
         stack.callback(host.stop)
         yield Stack(
             host=host, azurite=ports.azurite, emulator=emulator, settings=settings,
-            state_dir=state_dir, children={"azurite": azurite, "emulator": emulator_child},
-            watch=watch,
+            state_dir=state_dir, children=children, watch=watch, accounts=tuple(endpoints),
         )  # fmt: skip
 
 
@@ -178,16 +201,19 @@ def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _start_emulator(ports: LocalPorts, timings: str, log_path: Path) -> ChildProcess:
+def _start_emulator(
+    ports: LocalPorts, timings: str, log_path: Path, index: int = 0
+) -> ChildProcess:
+    data_port, arm_port = emulator_ports(ports, index)
     command = [
         sys.executable, "-m", "localdev.emulator",
-        "--port", str(ports.emulator), "--arm-port", str(ports.emulator_arm),
-        "--timings", timings,
+        "--port", str(data_port), "--arm-port", str(arm_port),
+        "--timings", timings, "--account-name", account_name(index),
     ]  # fmt: skip
     child = ChildProcess("the Azure OpenAI/ARM emulator", command, log_path, cwd=REPO_ROOT)
     child.start()
     try:
-        child.wait_until_listening((ports.emulator, ports.emulator_arm), timeout=60)
+        child.wait_until_listening((data_port, arm_port), timeout=60)
     except BaseException:
         child.stop()
         raise

@@ -17,11 +17,13 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
 from azure.core.credentials import TokenCredential
 
+from shared.accounts import AccountSpec
 from shared.credentials import app_credential, storage_credential
 from shared.notifications.service import Notifier
 from shared.pipeline.services import Services, utc_now
@@ -76,7 +78,40 @@ def policy_from(settings: Settings) -> RunPolicy:
 
 
 def build_services(settings: Settings, credential: TokenCredential) -> Services:
-    """The real adapters: Table and Blob Storage, Azure OpenAI, ARM. Makes no network call."""
+    """The real adapters: Table and Blob Storage, Azure OpenAI, ARM. Makes no network call.
+
+    Its `accounts` is the pool (`shared.pipeline.pool`): without AZURE_OPENAI_ACCOUNTS, these
+    services are its one account; with it, each account's services are built on first use."""
+    from shared.pipeline.pool import AccountPool, with_home_evaluation
+
+    built = _build_services(settings, credential)
+    if not settings.accounts:
+        return replace(built, accounts=AccountPool(settings.pool, lambda spec: built))
+    return replace(
+        built,
+        accounts=AccountPool(
+            settings.pool,
+            lambda spec: with_home_evaluation(
+                _build_services(account_settings(settings, spec), credential), built
+            ),
+        ),
+    )
+
+
+def account_settings(settings: Settings, spec: AccountSpec) -> Settings:
+    """The settings of one pool account: its endpoint, subscription, group, name and limits."""
+    return replace(
+        settings,
+        openai_endpoint=spec.endpoint,
+        subscription_id=spec.subscription,
+        resource_group=spec.resource_group,
+        openai_account=spec.account,
+        arm_endpoint=spec.arm_endpoint or settings.arm_endpoint,
+        capacity=replace(settings.capacity, limits=spec.limits_over(settings.capacity.limits)),
+    )
+
+
+def _build_services(settings: Settings, credential: TokenCredential) -> Services:
     # Imported here so that importing this module (at function app start) stays cheap.
     import openai
     from azure.data.tables import TableServiceClient

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from shared.accounts import SETTING as ACCOUNTS_SETTING
+from shared.accounts import AccountSpec, parse_accounts, single_account
 from shared.capacity_settings import CapacitySettings
 from shared.errors import SettingsError
 from shared.notifications.settings import NotificationSettings
@@ -85,6 +87,18 @@ class Settings:
     model_catalog_ttl_minutes: float = 60.0
     # Sharing the Azure OpenAI account: limits, file clean-up, deployment checks.
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
+    # The pool of Azure OpenAI accounts (AZURE_OPENAI_ACCOUNTS; shared.accounts). Empty: the
+    # single-account settings above are the pool of one (`pool`).
+    accounts: tuple[AccountSpec, ...] = ()
+
+    @property
+    def pool(self) -> tuple[AccountSpec, ...]:
+        """Every account runs may be placed on, in the order of the setting."""
+        return self.accounts or (
+            single_account(
+                self.openai_endpoint, self.subscription_id, self.resource_group, self.openai_account
+            ),
+        )
 
     def __repr__(self) -> str:
         shown = []
@@ -150,15 +164,20 @@ class Settings:
             reader.problems.append(
                 f"AzureWebJobsStorage__credential must be 'managedidentity', not {credential!r}"
             )
+        accounts = ()
+        if environ.get(ACCOUNTS_SETTING, "").strip():
+            accounts = parse_accounts(environ[ACCOUNTS_SETTING], reader.problems)
+        # With a pool, the single-account settings default to its first account.
+        first = accounts[0] if accounts else None
         settings = cls(
             storage_connection=connection,
             storage_account_name=account,
-            openai_endpoint=reader.url("AZURE_OPENAI_ENDPOINT"),
+            openai_endpoint=reader.url("AZURE_OPENAI_ENDPOINT", first and first.endpoint),
             openai_api_key=reader.text("AZURE_OPENAI_API_KEY", ""),
             openai_api_version=reader.text("AZURE_OPENAI_API_VERSION", "2024-10-21"),
-            subscription_id=reader.text("AZURE_SUBSCRIPTION_ID"),
-            resource_group=reader.text("AZURE_RESOURCE_GROUP"),
-            openai_account=reader.text("AZURE_OPENAI_ACCOUNT"),
+            subscription_id=reader.text("AZURE_SUBSCRIPTION_ID", first and first.subscription),
+            resource_group=reader.text("AZURE_RESOURCE_GROUP", first and first.resource_group),
+            openai_account=reader.text("AZURE_OPENAI_ACCOUNT", first and first.account),
             arm_endpoint=reader.url("ARM_ENDPOINT", "https://management.azure.com"),
             arm_ca_bundle=reader.text("ARM_CA_BUNDLE", ""),
             inbox_container=reader.matching("INBOX_CONTAINER", CONTAINER_NAME, "training-inbox"),
@@ -203,6 +222,7 @@ class Settings:
             improve_max_examples=reader.number("IMPROVE_MAX_EXAMPLES", int, 200),
             model_catalog_ttl_minutes=reader.number("MODEL_CATALOG_TTL_MINUTES", float, 60.0),
             capacity=CapacitySettings.from_env(environ, reader.problems),
+            accounts=accounts,
         )
         if reader.problems:
             raise SettingsError(

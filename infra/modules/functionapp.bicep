@@ -24,6 +24,29 @@ param eventsQueue string
 param defaultModel string
 param baseDeployment string
 param graderDeployment string
+param openAiLocation string
+@description('The pool\'s other accounts, {name, location} each (main.bicep openAiPool).')
+param openAiPool array = []
+
+// AZURE_OPENAI_ACCOUNTS (README, A pool of accounts): the first account, then the pool's, each
+// on its own subdomain (openai.bicep sets customSubDomainName to the name). Empty: no pool.
+var poolAccounts = [for account in openAiPool: {
+  name: account.name
+  endpoint: 'https://${account.name}.openai.azure.com/'
+  subscription: subscription().subscriptionId
+  resource_group: resourceGroup().name
+  account: account.name
+  region: account.location
+}]
+var firstAccount = {
+  name: openAiAccount
+  endpoint: openAiEndpoint
+  subscription: subscription().subscriptionId
+  resource_group: openAiResourceGroup
+  account: openAiAccount
+  region: openAiLocation
+}
+var openAiAccounts = empty(openAiPool) ? '' : string(concat([firstAccount], poolAccounts))
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageName
@@ -119,6 +142,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     DEFAULT_MODEL: defaultModel
     BASE_DEPLOYMENT: baseDeployment
     EVAL_GRADER_DEPLOYMENT: graderDeployment
+    AZURE_OPENAI_ACCOUNTS: openAiAccounts
   }
 }
 

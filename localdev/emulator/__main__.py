@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from localdev.emulator.emulator import running_emulator
+from localdev.emulator.emulator import DEFAULT_ACCOUNT_NAME, running_emulator
 from localdev.emulator.limits import ENVIRONMENT_VARIABLE, Limits
 from localdev.emulator.timings import Timings
 
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timings", choices=("fast", "realistic"), default="fast")
     parser.add_argument(
         "--catalog", type=Path, help="a catalog file of models and dates (default: catalog.json)"
+    )
+    parser.add_argument(
+        "--account-name", default=DEFAULT_ACCOUNT_NAME, help="the emulated account's name"
     )
     args = parser.parse_args(argv)
     try:
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         timings=Timings.named(args.timings),
         catalog_file=args.catalog,
         limits=limits,
+        account_name=args.account_name,
     ) as emulator:
         print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
         print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")

@@ -185,6 +185,7 @@ def running_emulator(
     clock: Callable[[], float] = time.time,
     catalog_file: Path | None = None,
     limits: account_limits.Limits | None = None,
+    account_name: str = DEFAULT_ACCOUNT_NAME,
 ) -> Iterator[Emulator]:
     """Runs an emulator for the `with` block. Port 0 picks a free port.
 
@@ -196,7 +197,7 @@ def running_emulator(
     """
     emulator = Emulator(
         port=port, arm_port=arm_port, timings=timings, base_deployments=base_deployments,
-        clock=clock, catalog_file=catalog_file, limits=limits,
+        clock=clock, catalog_file=catalog_file, limits=limits, account_name=account_name,
     )  # fmt: skip
     emulator.start()
     try:

@@ -159,6 +159,7 @@ class TableRunStore:
                 stalled=bool(row.get("Stalled", False)),
                 fine_tuned_model=row.get("FineTunedModel") or None,
                 deployment=row.get("Deployment") or None,
+                account=row.get("Account") or None,
             )
             for row in rows
         ]
@@ -234,6 +235,7 @@ def _listing(run: Run) -> dict[str, Any]:
         "Stalled": run.stalled,
         "FineTunedModel": _listed((run.job.fine_tuned_model if run.job else None) or ""),
         "Deployment": _listed(run.deployment.name if run.deployment else ""),
+        "Account": _listed(run.account or ""),
     }
 
 

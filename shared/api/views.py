@@ -53,6 +53,7 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
         "stalled": run.stalled,
         "cancel_requested": run.cancel_requested,
         "failure_reason": run.failure_reason,
+        "account": run.account,
         "created_at": _time(run.created_at),
         "updated_at": _time(run.updated_at),
         "last_progress_at": _time(run.last_progress_at),
@@ -120,6 +121,7 @@ def summary_view(summary: RunSummary) -> dict[str, Any]:
         "updated_at": _time(summary.updated_at),
         "fine_tuned_model": summary.fine_tuned_model,
         "deployment": summary.deployment,
+        "account": summary.account,
         "links": {"self": run_links(summary.name)["self"]},
     }
 

@@ -63,6 +63,9 @@ OTHER_EVENTS: Mapping[str, str] = MappingProxyType(
         # Raised by `shared.runs.waiting`; `data.waiting` has for, in_use, limit, runs_ahead.
         "waiting_for_capacity": "the run waits for room on the shared Azure OpenAI account; "
         "`reason` says for what and how many runs are ahead",
+        # Raised by `shared.pipeline.placement` when the run is admitted to the pool.
+        "placed": "the run was placed on an account of the pool; `account` names it, and every "
+        "later step (upload, job, deployment, chat) uses that account",
     }
 )
 
@@ -92,6 +95,8 @@ def event_payload(run: Run, raised: RaisedEvent, event_id: str) -> dict[str, Any
         "sequence": raised.sequence,
         "reason": raised.reason,
     }
+    if run.account is not None:
+        data["account"] = run.account  # the pool account it was placed on
     data.update(_extra(run, raised))
     data.update(raised.data)
     # Reasons quote upstream messages, which may carry a SAS signature or a key: masked as the

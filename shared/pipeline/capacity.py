@@ -8,7 +8,7 @@ the work grows with the active runs, never with runs times calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from shared.errors import TunedropError
@@ -32,9 +32,15 @@ FINE_TUNED_MARK = ".ft-"
 CHECKPOINT_PREFIX = "ftchkpt-"  # a kept checkpoint, deployed by its id
 
 
-def decide(runs: Sequence[Run], services: Services, now: datetime) -> dict[str, Decision | None]:
+def decide(
+    runs: Sequence[Run],
+    services: Services,
+    now: datetime,
+    counted: Callable[[], AccountUsage] | None = None,
+) -> dict[str, Decision | None]:
     """The admission decision for each run that asks for room now. None: the account could
-    not be counted this tick, so the run waits for the next one."""
+    not be counted this tick, so the run waits for the next one. `counted` counts the account
+    instead of `account_usage` (the pool's tick counts each account once)."""
     policy = services.policy
     asking: dict[str, RoomRequest] = {}
     # A run whose model the account cannot train takes no place in the queue: its StartRun
@@ -51,7 +57,7 @@ def decide(runs: Sequence[Run], services: Services, now: datetime) -> dict[str, 
     if not asking:
         return refused
     try:
-        usage = account_usage(services)
+        usage = counted() if counted is not None else account_usage(services)
     except TunedropError as exc:
         logger.warning("Could not count the account's use; %s runs wait: %s", len(asking), exc)
         return dict.fromkeys(asking) | refused

@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.errors import ConcurrentUpdate, Conflict, DeploymentNotReady
 from shared.pipeline.housekeeping import check_deployment
+from shared.pipeline.pool import services_of
 from shared.pipeline.queries import get_run
 from shared.pipeline.services import Services
 from shared.pipeline.steps import cancel_job_of
@@ -89,7 +90,7 @@ def cancel_run(services: Services, name: str, now: datetime) -> Run:
             run.cancel(now, "cancel requested")  # raises IllegalTransition with the reason
         run.cancel_requested = True
         if next_step(run, now, services.policy).name == "CancelRun":
-            cancel_job_of(run, services)
+            cancel_job_of(run, services_of(run, services))
             run.cancel(now, "cancelled on request")
         return True
 
@@ -136,6 +137,8 @@ def chat(
             "(BASE_DEPLOYMENT); send the request without compare."
         )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
+    home = services  # the base model's deployment (compare) is the first account's
+    services = services_of(run, services)  # the model is deployed on the run's account
     try:
         answer = services.chat.complete(run.deployment.name, messages, limit)
     except DeploymentNotReady:
@@ -143,7 +146,7 @@ def chat(
         raise
     base_reply = base_model = None
     if compare:
-        base = services.chat.complete(services.base_deployment, messages, limit)
+        base = home.chat.complete(home.base_deployment, messages, limit)
         base_reply, base_model = base.reply, base.model
     return ChatAnswer(
         answer.reply, answer.model, run.deployment.name, answer.usage, base_reply, base_model

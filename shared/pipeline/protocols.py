@@ -32,6 +32,7 @@ class RunSummary:
     stalled: bool = False
     fine_tuned_model: str | None = None
     deployment: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True)

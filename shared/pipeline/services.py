@@ -23,6 +23,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:  # the evaluation's service imports this module
     from shared.evaluation.ports import EvaluationKit
     from shared.improvement.ports import ImprovementKit
+    from shared.pipeline.pool import AccountPool
 
 
 def utc_now() -> datetime:
@@ -54,3 +55,5 @@ class Services:
     """What improving a run uses (None: runs are not improved)."""
     models: ModelCatalog | None = None
     """The account's model list (None: hand-built test services, which skip the model checks)."""
+    accounts: AccountPool | None = None
+    """The pool of accounts (None: hand-built test services; every run uses these services)."""

@@ -18,7 +18,7 @@ from shared.errors import (
     PermanentServiceError,
     TransientServiceError,
 )
-from shared.pipeline import capacity
+from shared.pipeline import placement
 from shared.pipeline.model_admission import note_deployed_retirement
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
@@ -84,12 +84,14 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     # once: with 1,000 active runs and ~50 ms per Azure call, one at a time overruns the
     # schedule. The steps of one run stay in order on one worker.
     runs = list(services.runs.active())
-    # Room on the shared account is counted once for the whole tick, and runs are admitted in
-    # the order they became ready (shared.runs.admission).
-    gate = capacity.decide(runs, services, now)
+    # Room on each account is counted once for the whole tick, new runs are placed on an
+    # account of the pool, and runs are admitted in the order they became ready
+    # (shared.pipeline.placement, shared.runs.admission). Each run goes on with its account's
+    # services.
+    work = placement.plan(runs, services, now)
     with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="tick") as pool:
         for part, error in pool.map(
-            lambda run: _advance_one(run, services, now, gate.get(run.name)), runs
+            lambda item: _advance_one(item[0], item[1], now, item[2]), work
         ):
             summary.add(part)
             if error is not None:

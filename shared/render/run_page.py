@@ -82,6 +82,7 @@ def _header(view: Mapping[str, Any]) -> str:
         )
     facts = _facts(
         [
+            ("Account", view.get("account")),
             ("Created", view.get("created_at")),
             ("Updated", view.get("updated_at")),
             ("Estimated training cost (USD)", view.get("cost_estimate_usd")),

@@ -111,6 +111,7 @@ def run_from_dict(data: dict[str, Any], version: str | None = None) -> Run:
             else None
         ),
         cleanup=_load(FilesCleanup, data["cleanup"], "due_at") if data.get("cleanup") else None,
+        account=data.get("account"),
     )
 
 

@@ -51,6 +51,7 @@ DEVELOPER_TIER_HOURS = 24.0
 TRAINING_TYPES = ("standard", "global", "developer")
 DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MAX_SEED = 2**31 - 1
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # shared.accounts.NAME
 
 HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate_multiplier")
 
@@ -96,6 +97,8 @@ class RunConfig:
     """Continuous fine-tuning: the run whose fine-tuned model this run trains further."""
     training_type: str = "standard"
     """standard, global or developer: sent as the service's `trainingType`."""
+    account: str | None = None
+    """The pool account the run must train on (AZURE_OPENAI_ACCOUNTS); None: placed by room."""
 
     def hyperparameters(self) -> dict[str, int | float]:
         """The hyperparameters to send: those not left to the service ("auto")."""
@@ -217,7 +220,7 @@ class _Reader:
     def config(self, data: dict[str, Any], defaults: RunDefaults) -> RunConfig:
         top = {
             "model", "suffix", "hyperparameters", "seed", "deploy", "evaluate", "improve",
-            "from_run", "training_type",
+            "from_run", "training_type", "account",
         }  # fmt: skip
         self.unknown(data, "", top)
         # Whether the account can fine-tune the model is its own answer, asked when the run
@@ -260,6 +263,12 @@ class _Reader:
         if training_type not in TRAINING_TYPES:
             self.problem("training_type", f"must be one of {', '.join(TRAINING_TYPES)}")
             training_type = defaults.training_type
+        account = data.get("account")
+        if account is not None and (
+            not isinstance(account, str) or not ACCOUNT_NAME.match(account)
+        ):
+            self.problem("account", "must be the name of an account of AZURE_OPENAI_ACCOUNTS")
+            account = None
         return RunConfig(
             model=model,
             suffix=suffix,
@@ -272,6 +281,7 @@ class _Reader:
             improve=parse_improve(self.section(data, "improve"), self.problem),
             from_run=from_run,
             training_type=training_type,
+            account=account,
         )
 
     def deploy(self, data: dict[str, Any], defaults: RunDefaults) -> DeployConfig:

@@ -102,6 +102,17 @@ class Run:
     """Set while the run waits for room on the account (`shared.runs.waiting`)."""
     cleanup: FilesCleanup | None = None
     """The deletion of the run's files from the service (`shared.runs.cleanup`)."""
+    account: str | None = None
+    """The pool account the run was placed on when admitted (`shared.runs.placement`); every
+    later step uses it. None: not placed yet (or a record from before the pool: the first)."""
+
+    def placed_on(self, account: str, now: datetime, reason: str, announce: bool = True) -> None:
+        """Places the run on a pool account (once; `shared.runs.placement`). `announce`: raise
+        the `placed` event (a pool of one has no choice to announce)."""
+        self.account = account
+        self._touch(now)
+        if announce:
+            self.raise_event("placed", now, reason, data={"account": account})
 
     @classmethod
     def new(cls, name: str, now: datetime) -> Run:

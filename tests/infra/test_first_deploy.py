@@ -37,7 +37,11 @@ def test_the_app_region_is_an_azd_location_among_the_flex_consumption_regions() 
 
 def test_the_function_app_waits_for_its_roles() -> None:
     modules = parsed(MAIN)["modules"]
-    assert set(modules["functionApp"]["config"]["dependsOn"]) == {"appRoles", "openAiRole"}
+    assert set(modules["functionApp"]["config"]["dependsOn"]) == {
+        "appRoles",
+        "openAiRole",
+        "poolRoles",  # the pool's accounts (openAiPool), one role each
+    }
     assert modules["appRoles"]["detail"]["path"] == "modules/roles.bicep"
     assert modules["openAiRole"]["detail"]["path"] == "modules/openai-role.bicep"
 

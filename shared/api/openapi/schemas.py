@@ -103,6 +103,7 @@ SCHEMAS: dict[str, Schema] = {
         fine_tuned_model=NSTRING,
         deployment=NSTRING,
         links=ref("RunLinks"),
+        account=NSTRING,
     ),
     "RunPage": obj(
         ("runs", "continuation"),
@@ -130,6 +131,7 @@ SCHEMAS: dict[str, Schema] = {
         stalled=BOOLEAN,
         cancel_requested=BOOLEAN,
         failure_reason=NSTRING,
+        account=NSTRING,
         created_at=TIME,
         updated_at=TIME,
         last_progress_at=TIME,
