@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import NotFound
+from shared.errors import ConcurrentUpdate, NotFound
 from shared.notifications.policy import Answer, DeliveryState, Outcome
 from shared.notifications.protocols import (
     Delivery,
@@ -34,6 +34,8 @@ from shared.notifications.settings import EVENT_GRID, NotificationSettings
 from shared.redact import redact, redact_text
 
 logger = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 5
 # A delivery marked as being sent longer ago than this was interrupted (the host died mid-send).
 SENDING_MARGIN_SECONDS = 30.0
 
@@ -177,9 +179,22 @@ def redeliver(notifier: Notifier, run: str, event_id: str) -> dict[str, Any]:
     now = notifier.clock()
     for endpoint in notifier.settings.targets(event.type):
         notifier.events.start_delivery(Delivery(run, event.sequence, endpoint))
-        delivery = notifier.events.delivery(run, event.sequence, endpoint)
+        attempt = _pending_again(notifier, run, event.sequence, endpoint, now)
+        if attempt is not None:
+            notifier.queue.send(DeliveryMessage(run, event.sequence, endpoint, attempt))
+    view = next(item for item in run_events(notifier, run) if item["id"] == event_id)
+    return view
+
+
+def _pending_again(
+    notifier: Notifier, run: str, sequence: int, endpoint: str, now: datetime
+) -> int | None:
+    """Marks a delivery pending again and returns the attempt its new message carries (None:
+    no delivery). The delivery function may save the same row meanwhile: read it again then."""
+    for _ in range(SAVE_ATTEMPTS):
+        delivery = notifier.events.delivery(run, sequence, endpoint)
         if delivery is None:
-            continue
+            return None
         again = replace(
             delivery,
             state=DeliveryState.PENDING,
@@ -187,10 +202,15 @@ def redeliver(notifier: Notifier, run: str, event_id: str) -> dict[str, Any]:
             sending_since=None,
             updated_at=now,
         )
-        notifier.events.save_delivery(again)
-        notifier.queue.send(DeliveryMessage(run, event.sequence, endpoint, delivery.attempts + 1))
-    view = next(item for item in run_events(notifier, run) if item["id"] == event_id)
-    return view
+        try:
+            notifier.events.save_delivery(again)
+        except ConcurrentUpdate:
+            continue
+        return delivery.attempts + 1
+    raise ConcurrentUpdate(
+        f"the delivery of run {run!r} event {sequence} to {endpoint} kept changing; "
+        "try again in a moment."
+    )
 
 
 def enable_endpoint(notifier: Notifier, name: str) -> dict[str, Any]:

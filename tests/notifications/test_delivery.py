@@ -139,6 +139,28 @@ def test_redelivery_sends_a_delivered_event_again() -> None:
         service.redeliver(n, "kitsune", "evt_" + "f" * 32)
 
 
+def test_redelivery_reads_the_delivery_again_when_the_delivery_function_saved_it_meanwhile():
+    n = notifier()
+    service.sweep(n)
+    deliver_all(n)
+    store = n.events
+    read = store.delivery  # type: ignore[attr-defined]
+    raced = []
+
+    def delivery_saved_by_another_writer_after_the_first_read(*key):
+        found = read(*key)
+        if not raced:
+            raced.append(found)
+            store.save_delivery(found)  # type: ignore[attr-defined]  (a new version)
+        return found
+
+    store.delivery = delivery_saved_by_another_writer_after_the_first_read  # type: ignore[method-assign]
+    view = service.redeliver(n, "kitsune", event(1).id)
+    assert raced and view["deliveries"][0]["state"] == "pending"
+    deliver_all(n)
+    assert len(n.webhooks.sent) == 2  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("secret", [SECRET, OLD_SECRET])
 def test_during_a_rotation_receivers_holding_either_secret_verify_the_signature(
     secret: str,

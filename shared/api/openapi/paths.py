@@ -306,6 +306,7 @@ PATHS: dict[str, dict[str, Operation]] = {
             "redeliver_run_event",
             "Send an event again to every endpoint that wants it",
             json_body(ref("RunEvent"), 202, "Accepted: queued again"),
+            (400, 404, 409),
             parameters=[RUN, EVENT_ID],
         )
     },
