@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -59,6 +60,17 @@ def azurite(
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if AZURITE_EXITS:
         session.exitstatus = AZURITE_EXIT_STATUS
+        # On a pytest-xdist worker: tell the controller, which ends the whole run with 3 too.
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["azurite_exits"] = list(AZURITE_EXITS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist's controller: a worker whose Azurite exited makes the run exit with 3 (the
+    worker's stop already stops the others)."""
+    AZURITE_EXITS.extend(getattr(node, "workeroutput", {}).get("azurite_exits", []))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
