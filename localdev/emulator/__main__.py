@@ -43,24 +43,26 @@ def main(argv: list[str] | None = None) -> int:
         # and Python then installs no Ctrl-C handler of its own, so the emulator never stopped.
         signal.signal(signal.SIGINT, _interrupt)
         signal.signal(signal.SIGTERM, _interrupt)
-    with running_emulator(
-        port=args.port,
-        arm_port=args.arm_port,
-        timings=Timings.named(args.timings),
-        catalog_file=args.catalog,
-        limits=limits,
-        account_name=args.account_name,
-    ) as emulator:
-        print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
-        print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")
-        print(f"  ARM:        {emulator.arm_url}  (trust CA: {emulator.ca_cert_path})")
-        print(f"  account:    {emulator.account_id}")
-        print(f"  admin:      {emulator.url}/_emulator/info", flush=True)
-        print(f"  limits:     {emulator.url}/_emulator/limits ({ENVIRONMENT_VARIABLE})", flush=True)
-        try:
+    # Ctrl-C may come at any moment once the handler is set, even while the URLs are printed:
+    # it must end the emulator cleanly (exit 0) wherever it lands, not only while it waits.
+    try:
+        with running_emulator(
+            port=args.port,
+            arm_port=args.arm_port,
+            timings=Timings.named(args.timings),
+            catalog_file=args.catalog,
+            limits=limits,
+            account_name=args.account_name,
+        ) as emulator:
+            print(f"Tunedrop emulator running (timings: {args.timings}); Ctrl-C stops it.")
+            print(f"  data plane: {emulator.url}  (api-key: {emulator.api_key})")
+            print(f"  ARM:        {emulator.arm_url}  (trust CA: {emulator.ca_cert_path})")
+            print(f"  account:    {emulator.account_id}")
+            print(f"  limits:     {emulator.url}/_emulator/limits ({ENVIRONMENT_VARIABLE})")
+            print(f"  admin:      {emulator.url}/_emulator/info", flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            print("Stopping the emulator.", flush=True)
+    except KeyboardInterrupt:
+        print("Stopping the emulator.", flush=True)
     return 0
 
 
