@@ -32,34 +32,41 @@ VARIATIONS = (
 )
 FACT_STATES = ("present", "missing", "contradicted")
 
-PARAPHRASE_SCHEMA: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "tunedrop_paraphrases",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["paraphrases"],
-            "properties": {
-                "paraphrases": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["variation", "lead_in", "lead_in_reply", "question"],
-                        "properties": {
-                            "variation": {"type": "string", "enum": list(VARIATIONS)},
-                            "lead_in": {"type": "string"},
-                            "lead_in_reply": {"type": "string"},
-                            "question": {"type": "string"},
+
+def candidates_schema(name: str, key: str, variations: tuple[str, ...]) -> dict[str, Any]:
+    """The structured-output format of a grader's list of new questions under `key`, each
+    with its variation (one of `variations`), an optional lead-in turn and its reply."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": name,
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [key],
+                "properties": {
+                    key: {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["variation", "lead_in", "lead_in_reply", "question"],
+                            "properties": {
+                                "variation": {"type": "string", "enum": list(variations)},
+                                "lead_in": {"type": "string"},
+                                "lead_in_reply": {"type": "string"},
+                                "question": {"type": "string"},
+                            },
                         },
-                    },
-                }
+                    }
+                },
             },
         },
-    },
-}
+    }
+
+
+PARAPHRASE_SCHEMA = candidates_schema("tunedrop_paraphrases", "paraphrases", VARIATIONS)
 
 JUDGE_SCHEMA: dict[str, Any] = {
     "type": "json_schema",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.evaluation.judging import parse_candidates
+from shared.evaluation.judging import candidates_schema, parse_candidates
 from shared.evaluation.probes import (
     MAX_SIMILARITY,
     Candidate,
@@ -43,34 +43,7 @@ VARIATIONS = (
     "pronoun_follow_up",
 )
 
-PHRASINGS_SCHEMA: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "tunedrop_phrasings",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["phrasings"],
-            "properties": {
-                "phrasings": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["variation", "lead_in", "lead_in_reply", "question"],
-                        "properties": {
-                            "variation": {"type": "string", "enum": list(VARIATIONS)},
-                            "lead_in": {"type": "string"},
-                            "lead_in_reply": {"type": "string"},
-                            "question": {"type": "string"},
-                        },
-                    },
-                }
-            },
-        },
-    },
-}
+PHRASINGS_SCHEMA = candidates_schema("tunedrop_phrasings", "phrasings", VARIATIONS)
 
 INSTRUCTIONS = (
     "You write training data for a fine-tuned chat model that learned to answer its questions "

@@ -220,3 +220,18 @@ def emulator_unreachable(emulator: Any) -> Iterator[None]:
         yield
     finally:
         emulator.clear_faults()
+
+
+def wait_all(stack: Stack, runs: list[str], state: str, timeout: float) -> dict[str, Any]:
+    """Waits until every run is `state`; fails at once, with its reason, on any failed run."""
+    deadline = time.monotonic() + timeout
+    views: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        views = {run: run_view(stack, run) or {"state": "unknown yet"} for run in runs}
+        failed = [run for run, view in views.items() if view["state"] == "failed"]
+        assert not failed, {run: views[run]["failure_reason"] for run in failed}
+        if all(view["state"] == state for view in views.values()):
+            return views
+        time.sleep(0.3)
+    states = {run: view["state"] for run, view in views.items()}
+    raise AssertionError(f"not all {state} after {timeout:.0f} s: {states}\n{stack.host.log()}")

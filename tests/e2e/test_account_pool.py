@@ -7,11 +7,9 @@ emulator's fast timings; every wait is for a condition."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,9 +21,9 @@ from tests.e2e.fault_helpers import (
     FAST_RECOVERY,
     jobs_of_run,
     log_mark,
-    run_view,
     stored_run,
     unique,
+    wait_all,
     wait_for_state,
     wait_until,
 )
@@ -78,20 +76,6 @@ def pool_drops(pool: list[Emulator]) -> Iterator[Drops]:
     for emulator in pool:
         emulator.clear_faults()
     drops.check_untouched()
-
-
-def wait_all(stack: Stack, runs: list[str], state: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    views: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        views = {run: run_view(stack, run) or {"state": "unknown yet"} for run in runs}
-        failed = [run for run, view in views.items() if view["state"] == "failed"]
-        assert not failed, {run: views[run]["failure_reason"] for run in failed}
-        if all(view["state"] == state for view in views.values()):
-            return views
-        time.sleep(0.3)
-    states = {run: view["state"] for run, view in views.items()}
-    raise AssertionError(f"not all {state} after {timeout:.0f} s: {states}\n{stack.host.log()}")
 
 
 def test_four_runs_dropped_at_once_use_both_accounts_and_all_deploy(

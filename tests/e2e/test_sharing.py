@@ -17,7 +17,7 @@ import pytest
 from localdev.azurite import AzuritePorts
 from localdev.emulator import Emulator, Fault, Timings, running_emulator
 from localdev.emulator.limits import Limits
-from tests.e2e.fault_helpers import FAST_RECOVERY, run_view, unique, wait_for_state
+from tests.e2e.fault_helpers import FAST_RECOVERY, run_view, unique, wait_all, wait_for_state
 from tests.e2e.pipeline_helpers import (
     Drops,
     guarded_inbox,
@@ -70,20 +70,6 @@ def sharing_stack(
 def tight_drops(tight_emulator: Emulator) -> Iterator[Drops]:
     with guarded_inbox(tight_emulator) as guarded:
         yield guarded
-
-
-def wait_all(stack: Stack, runs: list[str], state: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    views: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        views = {run: run_view(stack, run) or {"state": "unknown yet"} for run in runs}
-        failed = [run for run, view in views.items() if view["state"] == "failed"]
-        assert not failed, {run: views[run]["failure_reason"] for run in failed}
-        if all(view["state"] == state for view in views.values()):
-            return views
-        time.sleep(0.3)
-    states = {run: view["state"] for run, view in views.items()}
-    raise AssertionError(f"not all {state} after {timeout:.0f} s: {states}\n{stack.host.log()}")
 
 
 def test_six_runs_in_a_tight_account_all_deploy_and_expire_within_its_limits_leaving_no_file(
