@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from azure.core.credentials import TokenCredential
 
@@ -31,6 +32,9 @@ from shared.runs.config import RunDefaults
 from shared.runs.plan import RunPolicy
 from shared.runs.retry import RetryPolicy
 from shared.settings import Settings
+
+if TYPE_CHECKING:  # imported when first used, so that importing this module stays cheap
+    from azure.storage.queue import QueueClient
 
 __all__ = [
     "Services",
@@ -82,9 +86,15 @@ def build_services(settings: Settings, credential: TokenCredential) -> Services:
 
     Its `accounts` is the pool (`shared.pipeline.pool`): without AZURE_OPENAI_ACCOUNTS, these
     services are its one account; with it, each account's services are built on first use."""
+    from shared.adapters.run_queue import StorageRunQueue
+    from shared.pipeline.fan_out import FanOut
     from shared.pipeline.pool import AccountPool, with_home_evaluation
 
-    built = _build_services(settings, credential)
+    runs_queue = StorageRunQueue(host_queue(settings, credential, settings.fan_out.queue))
+    built = replace(
+        _build_services(settings, credential),
+        fan_out=FanOut(runs_queue, settings.fan_out.above_runs),
+    )
     if not settings.accounts:
         return replace(built, accounts=AccountPool(settings.pool, lambda spec: built))
     return replace(
@@ -207,28 +217,18 @@ def _build_services(settings: Settings, credential: TokenCredential) -> Services
 def build_notifier(settings: Settings, credential: TokenCredential) -> Notifier:
     """The real notification adapters: the runs table, the delivery queue, the senders."""
     from azure.data.tables import TableServiceClient
-    from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
     from shared.adapters.delivery_queue import StorageDeliveryQueue
     from shared.adapters.event_senders import EventGridSender, WebhookSender
     from shared.adapters.event_table import TableEventStore
 
     options = settings.notifications
-    # The Functions host reads queue messages as base64 by default.
-    encoding = TextBase64EncodePolicy()
     if settings.storage_connection:
-        connection = settings.storage_connection
-        tables = TableServiceClient.from_connection_string(connection)
-        queue = QueueClient.from_connection_string(
-            connection, options.queue, message_encode_policy=encoding
-        )
+        tables = TableServiceClient.from_connection_string(settings.storage_connection)
     else:
         identity = storage_credential(settings, credential)
         tables = TableServiceClient(endpoint=settings.table_account_url, credential=identity)
-        queue = QueueClient(
-            settings.queue_account_url, options.queue, credential=identity,
-            message_encode_policy=encoding,
-        )  # fmt: skip
+    queue = host_queue(settings, credential, options.queue)
     event_grid = None
     if options.event_grid_endpoint:
         from azure.core.credentials import AzureKeyCredential
@@ -248,6 +248,21 @@ def build_notifier(settings: Settings, credential: TokenCredential) -> Notifier:
         settings=options,
         clock=utc_now,
     )
+
+
+def host_queue(settings: Settings, credential: TokenCredential, name: str) -> QueueClient:
+    """A client of the storage queue `name`, writing base64 as the Functions host reads it."""
+    from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+    encoding = TextBase64EncodePolicy()
+    if settings.storage_connection:
+        return QueueClient.from_connection_string(
+            settings.storage_connection, name, message_encode_policy=encoding
+        )
+    return QueueClient(
+        settings.queue_account_url, name, credential=storage_credential(settings, credential),
+        message_encode_policy=encoding,
+    )  # fmt: skip
 
 
 def notifier() -> Notifier:

@@ -16,6 +16,7 @@ from shared.accounts import SETTING as ACCOUNTS_SETTING
 from shared.accounts import AccountSpec, parse_accounts, single_account
 from shared.capacity_settings import CapacitySettings
 from shared.errors import SettingsError
+from shared.fan_out_settings import FanOutSettings
 from shared.notifications.settings import NotificationSettings
 
 T = TypeVar("T")
@@ -90,6 +91,8 @@ class Settings:
     # The pool of Azure OpenAI accounts (AZURE_OPENAI_ACCOUNTS; shared.accounts). Empty: the
     # single-account settings above are the pool of one (`pool`).
     accounts: tuple[AccountSpec, ...] = ()
+    # The timer at scale: when a tick puts its due runs on a queue (shared.fan_out_settings).
+    fan_out: FanOutSettings = field(default_factory=FanOutSettings)
 
     @property
     def pool(self) -> tuple[AccountSpec, ...]:
@@ -223,6 +226,7 @@ class Settings:
             model_catalog_ttl_minutes=reader.number("MODEL_CATALOG_TTL_MINUTES", float, 60.0),
             capacity=CapacitySettings.from_env(environ, reader.problems),
             accounts=accounts,
+            fan_out=FanOutSettings.from_env(environ, reader.problems),
         )
         if reader.problems:
             raise SettingsError(

@@ -23,6 +23,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:  # the evaluation's service imports this module
     from shared.evaluation.ports import EvaluationKit
     from shared.improvement.ports import ImprovementKit
+    from shared.pipeline.fan_out import FanOut
     from shared.pipeline.pool import AccountPool
 
 
@@ -57,3 +58,5 @@ class Services:
     """The account's model list (None: hand-built test services, which skip the model checks)."""
     accounts: AccountPool | None = None
     """The pool of accounts (None: hand-built test services; every run uses these services)."""
+    fan_out: FanOut | None = None
+    """When a tick puts its due runs on RUNS_QUEUE (None: the timer advances every run)."""

@@ -1,4 +1,9 @@
-"""What the timer does on each tick: advance every active run by the steps that are due."""
+"""What the timer does on each tick: advance every active run by the steps that are due.
+
+    advance_runs(services, now)          the timer: advances the runs, or, past the fan-out
+                                         threshold, puts the due ones on RUNS_QUEUE
+    advance_queued(services, text, now)  the queue trigger: advances the runs of one message
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,10 @@ from shared.errors import (
     TransientServiceError,
 )
 from shared.pipeline import placement
+from shared.pipeline.fan_out import account_services, is_due, put_on_queue
 from shared.pipeline.model_admission import note_deployed_retirement
+from shared.pipeline.pool import AccountGone
+from shared.pipeline.run_messages import QueuedRun, from_message
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
 from shared.runs import waiting
@@ -60,6 +68,11 @@ class TickSummary:
     retries: int = 0
     stalled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    queued: int = 0
+    """Due runs put on RUNS_QUEUE instead of advanced here."""
+    messages: int = 0
+    stale: int = 0
+    """Queued runs left alone: their record changed since the tick read it, or is gone."""
 
     def add(self, other: TickSummary) -> None:
         self.runs += other.runs
@@ -69,6 +82,9 @@ class TickSummary:
         self.retries += other.retries
         self.stalled += other.stalled
         self.failed += other.failed
+        self.queued += other.queued
+        self.messages += other.messages
+        self.stale += other.stale
 
 
 def advance_runs(services: Services, now: datetime) -> TickSummary:
@@ -89,6 +105,19 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     # (shared.pipeline.placement, shared.runs.admission). Each run goes on with its account's
     # services.
     work = placement.plan(runs, services, now)
+    fan_out = services.fan_out
+    if fan_out is not None:
+        due = [item for item in work if is_due(item[0], now, services.policy)]
+        if fan_out.fans_out(len(due)):
+            summary.runs, summary.queued = len(work), len(due)
+            summary.messages = put_on_queue(due, fan_out, now, services.policy.tick_workers)
+            logger.info(
+                "Tick: %s active runs, %s due put on the runs queue in %s messages",
+                summary.runs,
+                summary.queued,
+                summary.messages,
+            )
+            return summary
     with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="tick") as pool:
         for part, error in pool.map(
             lambda item: _advance_one(item[0], item[1], now, item[2]), work
@@ -107,6 +136,50 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     if unexpected:
         raise unexpected[0]
     return summary
+
+
+def advance_queued(services: Services, message: str | bytes, now: datetime) -> TickSummary:
+    """Advances the runs of one RUNS_QUEUE message as the tick that sent it would have.
+
+    A run whose record is no longer the version the tick read is left alone: a duplicate
+    delivery, or a run that another host, a dropped file or a request moved on since, waits
+    for the next tick instead of being advanced twice. A malformed message raises
+    `InvalidInput` (retrying would not mend it).
+    """
+    queued = from_message(message)
+    summary = TickSummary()
+    unexpected: list[Exception] = []
+    with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="queued") as pool:
+        for part, error in pool.map(lambda item: _advance_queued(item, services, now), queued):
+            summary.add(part)
+            if error is not None:
+                unexpected.append(error)
+    logger.info(
+        "Queued runs: %s advanced, %s stale, steps %s, %s transitions, %s conflicts",
+        summary.runs,
+        summary.stale,
+        dict(summary.steps),
+        summary.transitions,
+        summary.conflicts,
+    )
+    if unexpected:
+        raise unexpected[0]
+    return summary
+
+
+def _advance_queued(
+    item: QueuedRun, services: Services, now: datetime
+) -> tuple[TickSummary, Exception | None]:
+    run = services.runs.find(item.name)
+    if run is None or run.version != item.version:
+        logger.info("Run %s changed since its tick; left for the next one", item.name)
+        return TickSummary(stale=1), None
+    try:
+        account = account_services(services, item.account)
+    except AccountGone as exc:
+        logger.info("Run %s: %s; the next tick records it", item.name, exc)
+        return TickSummary(stale=1), None
+    return _advance_one(run, account, now, item.decision)
 
 
 def _advance_one(

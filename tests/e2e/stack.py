@@ -152,6 +152,7 @@ def stack_environ(azurite: AzuritePorts, emulator: Any, **overrides: str) -> dic
             "REPORTS_CONTAINER": f"reports-{suffix}",
             "RUNS_TABLE": f"runs{suffix}",
             "EVENTS_QUEUE": f"events-{suffix}",
+            "RUNS_QUEUE": f"runs-{suffix}",
             # A quarter of a second (a TimeSpan; NCRONTAB stops at whole seconds): a run waits
             # for a tick at each step the emulator takes time over, and there are 5 of those.
             "EVENTS_TIMER_SCHEDULE": TICK,

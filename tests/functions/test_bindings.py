@@ -49,6 +49,11 @@ EXPECTED = {
         "schedule": "%RUN_TIMER_SCHEDULE%",
         "runOnStartup": False,
     },
+    "advance_queued_runs": {
+        "type": "queueTrigger",
+        "queueName": "%RUNS_QUEUE%",
+        "connection": "AzureWebJobsStorage",
+    },
     "send_pending_events": {
         "type": "timerTrigger",
         "schedule": "%EVENTS_TIMER_SCHEDULE%",
