@@ -1,8 +1,8 @@
 """What the timer does on each tick: advance every active run by the steps that are due.
 
-    advance_runs(services, now)          the timer: advances the runs, or, past the fan-out
-                                         threshold, puts the due ones on RUNS_QUEUE
-    advance_queued(services, text, now)  the queue trigger: advances the runs of one message
+advance_runs(services, now)          the timer: advances the runs, or, past the fan-out
+                                     threshold, puts the due ones on RUNS_QUEUE
+advance_queued(services, text, now)  the queue trigger: advances the runs of one message
 """
 
 from __future__ import annotations
