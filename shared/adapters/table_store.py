@@ -84,6 +84,22 @@ class TableRunStore:
             raise translate(exc, f"reading run {name!r}") from exc
         return _decode(entity, "run")
 
+    def unchanged(self, name: str, version: str) -> Run | None:
+        # Read the row the version came from: a save rewrites the other one too, so either
+        # row's ETag tells whether anyone saved since.
+        parts = version.split("|", 2)
+        source, etag = (parts[0], parts[2]) if len(parts) == 3 else ("", "")
+        key = {"run": _run_key(name), "active": _active_key(name)}.get(source)
+        if key is None:
+            return None
+        try:
+            entity = self._client().get_entity(PARTITION, key)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise translate(exc, f"reading run {name!r}") from exc
+        return _decode(entity, source) if entity.metadata["etag"] == etag else None
+
     def add(self, run: Run) -> None:
         operations: list[Any] = [("create", _record(run, _run_key(run.name)))]
         if run.is_active:

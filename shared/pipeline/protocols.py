@@ -71,6 +71,11 @@ class RunStore(Protocol):
 
     def points(self, name: str) -> list[LossPoint]: ...
 
+    def unchanged(self, name: str, version: str) -> Run | None:
+        """The run, if nobody saved it since it was read at `version`; None if it changed since
+        or is gone (what a queued run is checked with, `shared.pipeline.fan_out`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class BlobInfo:

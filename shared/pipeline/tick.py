@@ -170,8 +170,8 @@ def advance_queued(services: Services, message: str | bytes, now: datetime) -> T
 def _advance_queued(
     item: QueuedRun, services: Services, now: datetime
 ) -> tuple[TickSummary, Exception | None]:
-    run = services.runs.find(item.name)
-    if run is None or run.version != item.version:
+    run = services.runs.unchanged(item.name, item.version)
+    if run is None:
         logger.info("Run %s changed since its tick; left for the next one", item.name)
         return TickSummary(stale=1), None
     try:

@@ -72,6 +72,26 @@ def test_a_save_from_a_stale_active_copy_conflicts(table_store):
     assert table_store.find("minato").state is RunState.CANCELLED
 
 
+def test_a_run_read_by_a_tick_is_unchanged_until_either_copy_is_saved(table_store):
+    table_store.add(new_run("minato"))
+    [from_tick] = list(table_store.active())
+    from_api = table_store.find("minato")
+    assert table_store.unchanged("minato", from_tick.version) == from_tick
+    assert table_store.unchanged("minato", from_api.version) == from_api
+
+    from_api.start(T0, default_config(RunDefaults("gpt-4o-mini-2024-07-18")), "go")
+    table_store.save(from_api)
+
+    assert table_store.unchanged("minato", from_tick.version) is None
+    assert table_store.unchanged("minato", from_api.version).state is RunState.UPLOADING
+    [again] = list(table_store.active())
+    from_api.fail("stopped", T0)
+    table_store.save(from_api)  # no longer active: its active copy is gone
+    assert table_store.unchanged("minato", again.version) is None
+    assert table_store.unchanged("nobody", again.version) is None
+    assert table_store.unchanged("minato", "not a version") is None
+
+
 def test_only_active_runs_are_listed_for_the_timer(table_store):
     for name in ("one", "two", "three"):
         table_store.add(new_run(name))

@@ -71,6 +71,10 @@ class FakeRunStore:
         data, version = self.rows[name]
         return run_from_dict(copy.deepcopy(data), str(version))
 
+    def unchanged(self, name: str, version: str) -> Run | None:
+        run = self.find(name)
+        return run if run is not None and run.version == version else None
+
     def add(self, run: Run) -> None:
         self.faults.check("add")
         if run.name in self.rows:
