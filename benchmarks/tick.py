@@ -358,54 +358,67 @@ class Slow:
         return call
 
 
-def pool_part(runs: int, accounts: int, worker_counts: list[int]) -> None:
-    """Part 4: `runs` active runs (running jobs) placed over `accounts` accounts of a pool, each
-    Azure call answered in 100 ms; one tick per TICK_WORKERS value."""
+def seed_pool(bench: Bench, table: str, runs: int, accounts: int) -> None:
+    """`runs` runs with running jobs on the emulator, spread over `accounts` accounts."""
+    started = time.perf_counter()
+    file_id, jobs = running_jobs(bench.emulator, runs)
+    print(f"{len(jobs):,} running jobs on the emulator in {time.perf_counter() - started:.0f} s")
+    now = datetime.now(UTC)
+    seeded = []
+    for i, job in enumerate(jobs):
+        run = running_run(f"pool-{i:05d}", file_id, job, now)
+        run.account = f"account-{i % accounts:02d}"
+        seeded.append(run)
+    seed(bench.table(table), seeded)
+
+
+def pool_services(bench: Bench, table: str, accounts: int, workers: int) -> Services:
+    """The services of a pool of `accounts` accounts, every Azure call answered after 100 ms.
+
+    Every account is the emulator behind 100 ms: what differs per account is only where calls
+    go, and the tick's work is the same whichever endpoint answers."""
     from shared.accounts import AccountSpec
     from shared.pipeline.pool import AccountPool
 
+    base = bench.services(table)
+    slow = replace(
+        base,
+        fine_tuning=Slow(base.fine_tuning, 0.1),
+        deployments=Slow(base.deployments, 0.1),
+        policy=replace(base.policy, tick_workers=workers),
+    )
+    url = bench.environ["AZURE_OPENAI_ENDPOINT"]
+    specs = [
+        AccountSpec(f"account-{n:02d}", url, "sub", "rg", f"account-{n:02d}")
+        for n in range(accounts)
+    ]
+    return replace(slow, accounts=AccountPool(specs, lambda spec: slow))
+
+
+def pool_environ(azurite_connection: str, emulator: Emulator) -> dict[str, str]:
+    environ = {**load_local_settings(), **emulator_settings(emulator)}
+    environ |= {"AzureWebJobsStorage": azurite_connection,
+                "TUNEDROP_LOCAL_BEARER_TOKEN": "benchmark-token"}  # fmt: skip
+    return environ
+
+
+def pool_part(runs: int, accounts: int, worker_counts: list[int]) -> None:
+    """Part 4: `runs` active runs (running jobs) placed over `accounts` accounts of a pool, each
+    Azure call answered in 100 ms; one tick per TICK_WORKERS value."""
     answer_without_nagle_delay()
     with (
         tempfile.TemporaryDirectory() as workdir,
         running_azurite(Path(workdir), free_ports()) as azurite,
         running_emulator(timings=TIMINGS, limits=ROOMY) as emulator,
     ):
-        environ = {**load_local_settings(), **emulator_settings(emulator)}
-        environ |= {"AzureWebJobsStorage": azurite.connection_string,
-                    "TUNEDROP_LOCAL_BEARER_TOKEN": "benchmark-token"}  # fmt: skip
+        environ = pool_environ(azurite.connection_string, emulator)
         bench = Bench(azurite.connection_string, emulator, environ, CallCounter())
-        started = time.perf_counter()
-        file_id, jobs = running_jobs(emulator, runs)
-        print(
-            f"{len(jobs):,} running jobs on the emulator in {time.perf_counter() - started:.0f} s"
-        )
-        now = datetime.now(UTC)
-        table = bench.table("tickpool")
-        seeded = []
-        for i, job in enumerate(jobs):
-            run = running_run(f"pool-{i:05d}", file_id, job, now)
-            run.account = f"account-{i % accounts:02d}"
-            seeded.append(run)
-        seed(table, seeded)
-        base = bench.services("tickpool")
-        # Every account is the emulator behind 100 ms: what differs per account is only where
-        # calls go, and the tick's work is the same whichever endpoint answers.
-        slow = replace(
-            base,
-            fine_tuning=Slow(base.fine_tuning, 0.1),
-            deployments=Slow(base.deployments, 0.1),
-        )
-        specs = [
-            AccountSpec(f"account-{n:02d}", emulator.url, "sub", "rg", f"account-{n:02d}")
-            for n in range(accounts)
-        ]
+        seed_pool(bench, "tickpool", runs, accounts)
         print(f"\n4. {runs:,} active runs (running jobs) over {accounts} accounts, "
               "100 ms per Azure call")  # fmt: skip
         print(f"{'workers':>8} {'tick s':>8} {'runs advanced':>14} {'azure':>7}  fits 30 s?")
         for workers in worker_counts:
-            policy = replace(slow.policy, tick_workers=workers)
-            plain = replace(slow, policy=policy)
-            services = replace(plain, accounts=AccountPool(specs, lambda spec, s=plain: s))
+            services = pool_services(bench, "tickpool", accounts, workers)
             before = len(emulator.requests())
             started = time.perf_counter()
             summary = advance_runs(services, datetime.now(UTC))

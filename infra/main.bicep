@@ -143,6 +143,7 @@ var inboxContainer = 'training-inbox'
 var reportsContainer = 'training-reports'
 var runsTable = 'TunedropRuns'
 var eventsQueue = 'tunedrop-events'
+var runsQueue = 'tunedrop-runs'
 var deadLetterContainer = 'eventgrid-deadletter'
 var newBaseDeployment = deployBaseModel ? baseModel : ''
 var baseDeploymentName = useExistingOpenAi ? existingOpenAiBaseDeployment : newBaseDeployment
@@ -176,6 +177,7 @@ module storage 'modules/storage.bicep' = {
     reportsContainer: reportsContainer
     runsTable: runsTable
     eventsQueue: eventsQueue
+    runsQueue: runsQueue
     deadLetterContainer: deadLetterContainer
     deploymentContainer: 'app-package-${token}'
   }
@@ -271,6 +273,7 @@ module functionApp 'modules/functionapp.bicep' = {
     runTimerSchedule: runTimerSchedule
     eventsTimerSchedule: eventsTimerSchedule
     eventsQueue: eventsQueue
+    runsQueue: runsQueue
     defaultModel: defaultModel
     baseDeployment: baseDeploymentName
     graderDeployment: graderDeploymentName

@@ -21,6 +21,7 @@ param runsTable string
 param runTimerSchedule string
 param eventsTimerSchedule string
 param eventsQueue string
+param runsQueue string
 param defaultModel string
 param baseDeployment string
 param graderDeployment string
@@ -139,6 +140,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RUN_TIMER_SCHEDULE: runTimerSchedule
     EVENTS_TIMER_SCHEDULE: eventsTimerSchedule
     EVENTS_QUEUE: eventsQueue
+    RUNS_QUEUE: runsQueue
     DEFAULT_MODEL: defaultModel
     BASE_DEPLOYMENT: baseDeployment
     EVAL_GRADER_DEPLOYMENT: graderDeployment

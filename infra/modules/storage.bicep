@@ -8,6 +8,7 @@ param inboxContainer string
 param reportsContainer string
 param runsTable string
 param eventsQueue string
+param runsQueue string
 param deploymentContainer string
 param deadLetterContainer string
 
@@ -105,6 +106,18 @@ resource deliveryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2
 resource deliveryPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: '${eventsQueue}-poison'
+}
+
+// The due runs a busy timer tick hands to the queue trigger (README, "The timer at scale"), and
+// the messages that kept failing there.
+resource runsQueueResource 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: runsQueue
+}
+
+resource runsPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${runsQueue}-poison'
 }
 
 output name string = storage.name

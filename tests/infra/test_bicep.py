@@ -57,8 +57,15 @@ def test_storage_holds_the_containers_table_and_queue_the_app_uses() -> None:
         r["config"]["name"]
         for _, _, r in resources("Microsoft.Storage/storageAccounts/queueServices/queues")
     }
-    assert queues == {"webjobs-blobtrigger-poison", "eventsQueue", "${eventsQueue}-poison"}
+    assert queues == {
+        "webjobs-blobtrigger-poison",
+        "eventsQueue",
+        "${eventsQueue}-poison",
+        "runsQueue",
+        "${runsQueue}-poison",
+    }
     assert main["eventsQueue"]["value"] == "tunedrop-events"
+    assert main["runsQueue"]["value"] == "tunedrop-runs"
 
 
 def test_the_function_app_runs_python_311_on_flex_consumption_as_the_user_assigned_identity() -> (
