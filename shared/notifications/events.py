@@ -120,6 +120,7 @@ def _extra(run: Run, raised: RaisedEvent) -> dict[str, Any]:
                 "name": deployment.name,
                 "model": deployment.model,
                 "expires_at": _iso(expires) if expires else None,
+                "account": deployment.account or run.account,
             }
         }
     if raised.name == RunState.FAILED:
