@@ -122,6 +122,8 @@ def summary_view(summary: RunSummary) -> dict[str, Any]:
         "fine_tuned_model": summary.fine_tuned_model,
         "deployment": summary.deployment,
         "account": summary.account,
+        "deployment_account": summary.deployment_account
+        or (summary.account if summary.deployment else None),
         "links": {"self": run_links(summary.name)["self"]},
     }
 

@@ -33,6 +33,8 @@ class RunSummary:
     fine_tuned_model: str | None = None
     deployment: str | None = None
     account: str | None = None
+    deployment_account: str | None = None
+    """Where the deployment is, when it is another pool account than `account`."""
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,12 @@ def test_a_run_whose_account_has_no_free_slot_deploys_on_the_other_account(
         for emulator, mark in zip(pool, since, strict=True)
     ]
     assert len(chats[1]) == 1 and chats[0] == [], chats
-    # The run page and the deployed event name where the model went.
+    # The run list, the run page and the deployed event name where the model went.
+    status, page, _ = stack.call("GET", "/api/runs")
+    assert status == 200
+    listed = {item["name"]: item for item in page["runs"]}
+    assert {run: listed[run]["deployment_account"] for run in runs} == where
+    assert {listed[run]["account"] for run in runs} == {home}
     status, html, _ = stack.call("GET", f"/api/runs/{moved}/view")
     section = html.decode().split('<div id="deployment">', 1)[1].split("</div>", 1)[0]
     assert status == 200 and f"<dt>Account</dt><dd>{other}</dd>" in section

@@ -104,6 +104,7 @@ SCHEMAS: dict[str, Schema] = {
         deployment=NSTRING,
         links=ref("RunLinks"),
         account=NSTRING,
+        deployment_account=NSTRING,
     ),
     "RunPage": obj(
         ("runs", "continuation"),
