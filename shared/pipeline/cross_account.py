@@ -4,6 +4,7 @@ on its own account is deployed on another account of the pool (DEPLOY_ACROSS_ACC
     elsewhere(runs)          runs whose deployment is recorded on another account, not created
                              yet: they ask that account, never their own, for a slot
     held_on(runs)            how many slots such runs hold on each account
+    expire_gone(runs, ...)   a deployment on an account that left the settings: run expired
     deploy_where_there_is_room(work, pool, usage, services, now)
                              the tick's work, with runs that can deploy elsewhere admitted
                              there (the choice, `shared.runs.cross_account`, is recorded first)
@@ -59,6 +60,30 @@ def elsewhere(runs: Sequence[Run], services: Services) -> dict[str, str]:
         if run.state is RunState.DEPLOYING and deployment.account != account_of(run, services):
             found[run.name] = deployment.account
     return found
+
+
+def expire_gone(runs: Sequence[Run], pool: AccountPool, services: Services, now: datetime) -> None:
+    """A deploying or deployed run whose deployment's account left AZURE_OPENAI_ACCOUNTS is
+    moved to expired with the reason (its model is kept and can be deployed again); the
+    deployment there is left as it is, since Tunedrop can no longer reach it."""
+    for run in runs:
+        deployment = run.deployment
+        if deployment is None or deployment.account is None or deployment.deleted_at is not None:
+            continue
+        if run.state not in (RunState.DEPLOYING, RunState.DEPLOYED):
+            continue
+        if pool.spec(deployment.account) is not None:
+            continue
+        run.deployment_failed(
+            f"its deployment's account {deployment.account!r} is no longer in "
+            f"AZURE_OPENAI_ACCOUNTS ({', '.join(pool.names)}); deployment {deployment.name!r} "
+            "there is left as it is",
+            now,
+        )
+        try:
+            services.runs.save(run)
+        except ConcurrentUpdate:
+            logger.info("Run %s changed; its deployment's missing account waits a tick", run.name)
 
 
 def held_on(runs: Sequence[Run], services: Services) -> Counter[str]:

@@ -35,6 +35,8 @@ def plan(runs: Sequence[Run], services: Services, now: datetime) -> list[Work]:
         gate = capacity.decide(runs, services, now)
         return [(run, services, gate.get(run.name)) for run in runs]
     counts = _Counts(pool)
+    # A deployment on an account that left the settings: the run expires, saying so.
+    cross_account.expire_gone(runs, pool, services, now)
     groups: dict[str, list[Run]] = defaultdict(list)
     unplaced: list[Run] = []
     for run in runs:

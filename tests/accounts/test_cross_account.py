@@ -189,3 +189,22 @@ def test_a_record_from_before_the_deployment_account_existed_still_loads() -> No
 
     assert old.deployment is not None and old.deployment.account is None
     assert run_from_dict(run_to_dict(old)) == old
+
+
+def test_a_deployment_whose_account_left_the_settings_expires_the_run_naming_it() -> None:
+    services, accounts = pool_of_two(across=True)
+    start_pinned(services, "kitsune", "tanuki")
+    for run in ("kitsune", "tanuki"):
+        tick_until(services, run, S.DEPLOYED)
+    moved = next(r for r in ("kitsune", "tanuki") if services.runs.get(r).deployment.account)
+    only_a = AccountPool([services.accounts.specs[0]], lambda spec: accounts[spec.name])
+    services = replace(services, accounts=only_a)
+
+    tick(services)
+
+    run = services.runs.get(moved)
+    assert run.state is S.EXPIRED
+    assert "its deployment's account 'b' is no longer in AZURE_OPENAI_ACCOUNTS" in (
+        run.deployment.error or ""
+    )
+    assert not accounts["b"].deployments.deletes  # unreachable now: left as it is
