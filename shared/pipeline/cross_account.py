@@ -27,7 +27,7 @@ from shared.pipeline.services import Services
 from shared.runs.admission import AccountUsage, Admitted, Decision, Need, Waiting, need_of
 from shared.runs.admission import reserved_by as reserved_by_runs
 from shared.runs.config import default_config
-from shared.runs.cross_account import DeployAsk, Target, choose
+from shared.runs.cross_account import DeployAsk, Target, can_host, choose
 from shared.runs.deploy_choice import deployment_for
 from shared.runs.names import deployment_name_for
 from shared.runs.record import Run
@@ -120,7 +120,12 @@ def deploy_where_there_is_room(
         asks.append(DeployAsk(run.name, request.ready_at, home, model))
     away = elsewhere([run for run, _, _ in work], services)
     held = Counter(away.values())
-    targets = [_target(spec.name, work, pool, usage, held, away, now) for spec in pool.specs]
+    # Only accounts that could take one of these runs are counted (three list calls each).
+    targets = [
+        _target(spec.name, work, pool, usage, held, away, now)
+        for spec in pool.specs
+        if any(spec.name != ask.home and can_host(spec, ask.model) for ask in asks)
+    ]
     chosen = choose(asks, targets)
     if not chosen:
         return work
