@@ -12,6 +12,7 @@ ARM port, account name and the limits of LOCALDEV_EMULATOR_LIMITS.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,26 @@ def pool_settings(
         "AZURE_OPENAI_ACCOUNTS": json.dumps([pool_entry(item, limits) for item in emulators]),
         "ARM_CA_BUNDLE": str(bundle),
     }
+
+
+def link_accounts(emulators: Sequence[Any]) -> None:
+    """Lets each emulated account deploy the others' fine-tuned models (cross-region
+    deployment, `localdev/emulator/peers.py`): in-process emulators directly, running ones
+    (`EmulatorEndpoints`) through `PUT /_emulator/peers`."""
+    arm_ids = {
+        f"/subscriptions/{item.subscription_id}/resourceGroups/{item.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{item.account_name}": item.url
+        for item in emulators
+    }
+    for item in emulators:
+        if hasattr(item, "set_peers"):
+            item.set_peers(arm_ids)
+            continue
+        request = urllib.request.Request(
+            f"{item.url}/_emulator/peers",
+            data=json.dumps(arm_ids).encode(),
+            method="PUT",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass

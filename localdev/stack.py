@@ -28,7 +28,7 @@ from localdev.azurite import REPO_ROOT, AzuritePorts, port_purposes, start_azuri
 from localdev.config import LocalPorts
 from localdev.host import LocalHost
 from localdev.host.host_config import HostConfig
-from localdev.pool import account_count, account_name, pool_settings
+from localdev.pool import account_count, account_name, link_accounts, pool_settings
 from localdev.processes import ChildProcess, check_ports_free
 
 STATE_DIR = REPO_ROOT / ".localdev"
@@ -188,6 +188,7 @@ def running_stack(
         settings.update(emulator_settings(emulator))
         if accounts > 1:
             settings.update(pool_settings(endpoints, state_dir))
+            link_accounts(endpoints)  # each deploys the others' models (cross-region)
         os.environ.update(settings)
         host = start_host(os.environ, ports.host)
         stack.callback(host.stop)

@@ -32,6 +32,9 @@ class CapacitySettings:
     deployment_check_minutes: float = 30.0
     training_type: str = "standard"
     """DEFAULT_TRAINING_TYPE: what a run.json without "training_type" trains as."""
+    deploy_across_accounts: bool = False
+    """DEPLOY_ACROSS_ACCOUNTS: when the training account has no free deployment slot, deploy
+    the model on another account of the pool (`shared.runs.cross_account`)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], problems: list[str]) -> CapacitySettings:
@@ -56,7 +59,18 @@ class CapacitySettings:
                 f"not {training_type!r}"
             )
             training_type = "standard"
-        return cls(AccountLimits(**limits), keep, check, training_type)
+        across = _flag(environ, "DEPLOY_ACROSS_ACCOUNTS", problems)
+        return cls(AccountLimits(**limits), keep, check, training_type, across)
+
+
+def _flag(environ: Mapping[str, str], name: str, problems: list[str]) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if raw in ("", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    problems.append(f"{name} must be true or false, not {raw!r}")
+    return False
 
 
 def _whole(environ: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:

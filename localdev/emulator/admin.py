@@ -9,18 +9,22 @@ the emulator (the local Functions host, end-to-end tests). Not logged, not authe
     DELETE /_emulator/holds      end every hold in progress (timeout, lost_answer) -> 204
     GET    /_emulator/limits     limits, use now and the highest use seen
     PUT    /_emulator/limits     change some limits (a JSON object of them) -> the same answer
+    GET    /_emulator/fine-tuned/M   what fine-tuned model M answers as and learnt (404: none)
+    PUT    /_emulator/peers      the accounts whose models this one deploys (`peers.py`) -> 204
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
-from localdev.emulator import limits
+from localdev.emulator import arm, limits, peers
 from localdev.emulator.faults import Fault
 from localdev.emulator.store import State
 from localdev.emulator.wire import ApiError, Request, Response, json_response
 
 PREFIX = "/_emulator/"
+FINE_TUNED = "fine-tuned/"
 Info = dict[str, Any]
 
 
@@ -68,6 +72,17 @@ def _dispatch(state: State, info: Info, request: Request) -> Response:
             raise ApiError(400, "invalidLimits", str(exc)) from exc
         set_limits(state, changed)
         return json_response(200, limits.report(state))
+    if route == ("PUT", "peers"):
+        peers.set_peers(state, request.json())
+        return Response(204)
+    if route[0] == "GET" and route[1].startswith(FINE_TUNED):
+        name = urllib.parse.unquote(route[1].removeprefix(FINE_TUNED))
+        served = arm.fine_tuned_here(state, name)
+        if served is None:
+            raise ApiError(404, "notFound", f"No fine-tuned model {name!r} on this account.")
+        with state.lock:
+            dataset = state.trained.get(served)
+        return json_response(200, peers.describe(served, dataset))
     raise ApiError(404, "notFound", f"There is no admin endpoint {request.method} {request.path}.")
 
 

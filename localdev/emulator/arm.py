@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from localdev.emulator import catalog, limits
+from localdev.emulator import catalog, limits, peers
 from localdev.emulator.jobs import checkpoints
 from localdev.emulator.store import State, new_id
 from localdev.emulator.wire import ApiError, Request, Response, Router, json_response
@@ -182,7 +182,11 @@ def put_deployment(state: State, request: Request, params: dict[str, str]) -> Re
         raise ApiError(400, "InvalidRequestContent", "The request content must be a JSON object.")
     model, sku = (body.get("properties") or {}).get("model") or {}, body.get("sku") or {}
     name, version = str(model.get("name") or ""), str(model.get("version") or "")
-    serves, version = _served_model(state, str(model.get("format") or "OpenAI"), name, version)
+    # A model fine-tuned on another account names that account (cross-region deployment).
+    source = str(model.get("source") or model.get("sourceAccount") or "")
+    serves, version = _served_model(
+        state, str(model.get("format") or "OpenAI"), name, version, source
+    )
     capacity = _checked_sku(state, sku, name, version)
     tags = _checked_tags(body.get("tags"))
     now = state.now()
@@ -256,8 +260,11 @@ def operation_result(state: State, request: Request, params: dict[str, str]) -> 
     return Response(202, b"", {"Location": location, **_poll_after(operation, now)})
 
 
-def _served_model(state: State, model_format: str, name: str, version: str) -> tuple[str, str]:
-    """(data-plane model id, version) for an ARM model; the service's error if it is unknown."""
+def _served_model(
+    state: State, model_format: str, name: str, version: str, source: str = ""
+) -> tuple[str, str]:
+    """(data-plane model id, version) for an ARM model; the service's error if it is unknown.
+    `source`: the ARM id of the account that fine-tuned it, when that is another account."""
     base = state.catalog.base_model_for_arm(name, version or None)
     if base is not None and base.arm_format == model_format:
         if base.retired_at(state.now()):
@@ -271,23 +278,34 @@ def _served_model(state: State, model_format: str, name: str, version: str) -> t
                 f"{base.version}' has been deprecated since {since:%m/%d/%Y %H:%M:%S}.",
             )
         return base.id, base.version
+    served = fine_tuned_here(state, name) if model_format == "OpenAI" else None
+    if served is not None:
+        return served, version or "1"
+    shown = f"{model_format}/{name}" + (f"/{version}" if version else "")
+    if source and source.lower() != account_path(state).lower() and model_format == "OpenAI":
+        return peers.fetch(state, source, name, shown), version or "1"
+    message = f"The model '{shown}' is not supported or does not exist in this account."
+    raise ApiError(400, "DeploymentModelNotSupported", message)
+
+
+def fine_tuned_here(state: State, name: str) -> str | None:
+    """The data-plane id a model fine-tuned on this account answers as (a succeeded job's
+    model, or a kept checkpoint's ID), or None."""
     now = state.now()
     with state.lock:
         done = [j for j in state.jobs.values() if j.status(now) == "succeeded"]
-        if model_format == "OpenAI" and any(j.fine_tuned_model == name for j in done):
-            return name, version or "1"
+        if any(j.fine_tuned_model == name for j in done):
+            return name
         # A kept checkpoint deploys by its checkpoint ID (ftchkpt-...), as the fine-tuning
         # deploy page documents; it answers chat as its fine_tuned_model_checkpoint name, with
         # what its job learnt.
         for job in done:
             kept = {c["id"]: c["fine_tuned_model_checkpoint"] for c in checkpoints(job, now)}
             served = kept.get(name)
-            if model_format == "OpenAI" and served and job.fine_tuned_model in state.trained:
+            if served and job.fine_tuned_model in state.trained:
                 state.trained[served] = state.trained[job.fine_tuned_model]
-                return served, version or "1"
-    shown = f"{model_format}/{name}" + (f"/{version}" if version else "")
-    message = f"The model '{shown}' is not supported or does not exist in this account."
-    raise ApiError(400, "DeploymentModelNotSupported", message)
+                return served
+    return None
 
 
 def _checked_sku(state: State, sku: dict[str, Any], name: str, version: str) -> int:

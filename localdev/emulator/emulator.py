@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from localdev.emulator import admin, catalog, planes
+from localdev.emulator import admin, catalog, peers, planes
 from localdev.emulator import limits as account_limits
 from localdev.emulator.arm import Deployment, account_path
 from localdev.emulator.faults import Fault
@@ -154,6 +154,11 @@ class Emulator:
     def limits_report(self) -> dict[str, object]:
         """Limits, use now and the highest use seen (`GET /_emulator/limits`)."""
         return account_limits.report(self._state)
+
+    def set_peers(self, accounts: Mapping[str, str]) -> None:
+        """The accounts (ARM id -> data-plane URL) whose fine-tuned models this one deploys
+        when a deployment names them as its model's `source` (`PUT /_emulator/peers`)."""
+        peers.set_peers(self._state, dict(accounts))
 
     def reset_high_water(self) -> None:
         """Forgets the highest use seen, so a test measures only its own."""

@@ -60,6 +60,8 @@ class State:
         """The models this account offers (`catalog.json`, or a test's own file)."""
         self.limits = Limits()
         self.peaks: dict[str, int] = {}  # the highest use seen of each limit
+        self.peers: dict[str, str] = {}
+        """Accounts whose fine-tuned models this one deploys: ARM id (lower) -> data-plane URL."""
 
     def now(self) -> float:
         return self.clock()

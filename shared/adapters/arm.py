@@ -46,13 +46,24 @@ class ArmDeployments:
         return _remote(name, deployment)
 
     def create(
-        self, name: str, model: str, sku: str, capacity: int, tags: Mapping[str, str]
+        self,
+        name: str,
+        model: str,
+        sku: str,
+        capacity: int,
+        tags: Mapping[str, str],
+        source: str | None = None,
     ) -> RemoteDeployment:
+        # A model trained on another account names that account's ARM id as `source`, as the
+        # fine-tuning deploy page's cross-region example does (`sourceAccount` is its
+        # cross-tenant example, which also needs a second token: not done here).
         body = Deployment(
             sku=Sku(name=sku, capacity=capacity),
             tags=dict(tags),
             properties=DeploymentProperties(
-                model=DeploymentModel(format="OpenAI", name=model, version=FINE_TUNED_MODEL_VERSION)
+                model=DeploymentModel(
+                    format="OpenAI", name=model, version=FINE_TUNED_MODEL_VERSION, source=source
+                )
             ),
         )
         what = f"creating deployment {name!r}"

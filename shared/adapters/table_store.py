@@ -176,6 +176,7 @@ class TableRunStore:
                 fine_tuned_model=row.get("FineTunedModel") or None,
                 deployment=row.get("Deployment") or None,
                 account=row.get("Account") or None,
+                deployment_account=row.get("DeploymentAccount") or None,
             )
             for row in rows
         ]
@@ -252,6 +253,7 @@ def _listing(run: Run) -> dict[str, Any]:
         "FineTunedModel": _listed((run.job.fine_tuned_model if run.job else None) or ""),
         "Deployment": _listed(run.deployment.name if run.deployment else ""),
         "Account": _listed(run.account or ""),
+        "DeploymentAccount": _listed((run.deployment.account if run.deployment else None) or ""),
     }
 
 

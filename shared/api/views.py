@@ -84,7 +84,7 @@ def _run_view(run: Run, reports_url: str) -> dict[str, Any]:
         "cost_estimate_usd": run.cost_estimate_usd,
         "metrics": dict(vars(run.metrics)) if run.metrics else None,
         "overfitting": run.overfitting.to_dict() if run.overfitting else None,
-        "deployment": _deployment_view(run.deployment),
+        "deployment": _deployment_view(run.deployment, run.account),
         "retry": (
             {
                 "step": run.retry.step,
@@ -122,6 +122,8 @@ def summary_view(summary: RunSummary) -> dict[str, Any]:
         "fine_tuned_model": summary.fine_tuned_model,
         "deployment": summary.deployment,
         "account": summary.account,
+        "deployment_account": summary.deployment_account
+        or (summary.account if summary.deployment else None),
         "links": {"self": run_links(summary.name)["self"]},
     }
 
@@ -240,7 +242,9 @@ def _job_view(job: JobInfo | None) -> dict[str, Any] | None:
     }
 
 
-def _deployment_view(deployment: DeploymentInfo | None) -> dict[str, Any] | None:
+def _deployment_view(
+    deployment: DeploymentInfo | None, run_account: str | None = None
+) -> dict[str, Any] | None:
     if deployment is None:
         return None
     return {
@@ -261,6 +265,8 @@ def _deployment_view(deployment: DeploymentInfo | None) -> dict[str, Any] | None
         "created_by_tunedrop": deployment.created_by_tunedrop,
         "error": deployment.error,
         "checked_at": _time(deployment.checked_at),
+        # Where the deployment is: the run's account, or the one it was deployed across to.
+        "account": deployment.account or run_account,
     }
 
 

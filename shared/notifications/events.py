@@ -115,13 +115,15 @@ def _extra(run: Run, raised: RaisedEvent) -> dict[str, Any]:
     if raised.name == RunState.DEPLOYED and run.deployment is not None:
         deployment = run.deployment
         expires = deployment.expires_at
-        return {
-            "deployment": {
-                "name": deployment.name,
-                "model": deployment.model,
-                "expires_at": _iso(expires) if expires else None,
-            }
+        shown: dict[str, Any] = {
+            "name": deployment.name,
+            "model": deployment.model,
+            "expires_at": _iso(expires) if expires else None,
         }
+        where = deployment.account or run.account
+        if where is not None:
+            shown["account"] = where  # the pool account the model went to
+        return {"deployment": shown}
     if raised.name == RunState.FAILED:
         return {"failure_reason": run.failure_reason}
     return {}

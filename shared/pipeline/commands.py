@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.errors import ConcurrentUpdate, Conflict, DeploymentNotReady
 from shared.pipeline.housekeeping import check_deployment
-from shared.pipeline.pool import services_of
+from shared.pipeline.pool import deployment_services, services_of
 from shared.pipeline.queries import get_run
 from shared.pipeline.services import Services
 from shared.pipeline.steps import cancel_job_of
@@ -138,7 +138,8 @@ def chat(
         )
     limit = min(max_tokens or services.max_chat_tokens, services.max_chat_tokens)
     home = services  # the base model's deployment (compare) is the first account's
-    services = services_of(run, services)  # the model is deployed on the run's account
+    # The model is deployed on the run's account, or on the one it was deployed across to.
+    services = deployment_services(run, services)
     try:
         answer = services.chat.complete(run.deployment.name, messages, limit)
     except DeploymentNotReady:

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.errors import ConcurrentUpdate, TunedropError
-from shared.pipeline import capacity
+from shared.pipeline import capacity, cross_account
 from shared.pipeline.pool import AccountPool, account_of
 from shared.pipeline.services import Services
-from shared.runs.admission import AccountUsage, Decision, need_of, reserved_by
+from shared.runs.admission import AccountUsage, Admitted, Decision, need_of, reserved_by
 from shared.runs.config import default_config
 from shared.runs.placement import AccountRoom, Ask, Placed, place
 from shared.runs.plan import StartRun, next_step
@@ -35,6 +35,8 @@ def plan(runs: Sequence[Run], services: Services, now: datetime) -> list[Work]:
         gate = capacity.decide(runs, services, now)
         return [(run, services, gate.get(run.name)) for run in runs]
     counts = _Counts(pool)
+    # A deployment on an account that left the settings: the run expires, saying so.
+    cross_account.expire_gone(runs, pool, services, now)
     groups: dict[str, list[Run]] = defaultdict(list)
     unplaced: list[Run] = []
     for run in runs:
@@ -49,12 +51,25 @@ def plan(runs: Sequence[Run], services: Services, now: datetime) -> list[Work]:
             groups[pool.first].append(run)  # waiting for files: no account needed yet
     for run, account in _place(unplaced, groups, pool, counts, services, now):
         groups[account].append(run)
+    # A run whose deployment is recorded on another account asks that account, not its own
+    # (DEPLOY_ACROSS_ACCOUNTS, shared.pipeline.cross_account): its slot counts there.
+    away = cross_account.elsewhere(runs, services)
+    held = cross_account.held_on(runs, services)
     work: list[Work] = []
     for name, members in groups.items():
         account = pool.services_for(name)
-        gate = capacity.decide(members, account, now, counted=lambda n=name: counts.usage(n))
-        work.extend((run, account, gate.get(run.name)) for run in members)
-    return work
+        local = [run for run in members if run.name not in away]
+        gate = capacity.decide(
+            local,
+            account,
+            now,
+            counted=lambda n=name: counts.usage(n).plus(AccountUsage(deployments=held[n])),
+        )
+        work.extend(
+            (run, account, Admitted() if run.name in away else gate.get(run.name))
+            for run in members
+        )
+    return cross_account.deploy_where_there_is_room(work, pool, counts.usage_or_none, services, now)
 
 
 class _Counts:

@@ -106,3 +106,34 @@ def with_home_evaluation(account: Services, home: Services) -> Services:
     names = frozenset(n for n in (settings.grader_deployment, settings.base_deployment) if n)
     routed = RoutedModelCalls(own.models, first.models, names)
     return replace(account, evaluation=replace(own, models=routed))
+
+
+def deployment_services(run: Run, services: Services) -> Services:
+    """The services that reach `run`'s deployment: its account's, or, for a model deployed on
+    another account of the pool (`DeploymentInfo.account`), that account's. Every step that
+    touches the deployment (create, read-back, probe, chat, evaluation, check, teardown) uses
+    these, so a retried step finds what it created there. Raises `AccountGone` for an account
+    that left the settings."""
+    own = services_of(run, services)
+    pool = services.accounts
+    where = run.deployment.account if run.deployment is not None else None
+    if pool is None or where is None or where == account_of(run, services):
+        return own
+    return pool.services_for(where)
+
+
+def deployment_source(run: Run, services: Services) -> str | None:
+    """The ARM id of the account that trained `run`'s model when it is deployed on another
+    account (the deployment body's `properties.model.source`); None when deployed at home."""
+    pool = services.accounts
+    home = account_of(run, services)
+    where = run.deployment.account if run.deployment is not None else None
+    if pool is None or home is None or where is None or where == home:
+        return None
+    spec = pool.spec(home)
+    if spec is None:
+        return None
+    return (
+        f"/subscriptions/{spec.subscription}/resourceGroups/{spec.resource_group}"
+        f"/providers/Microsoft.CognitiveServices/accounts/{spec.account}"
+    )

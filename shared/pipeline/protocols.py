@@ -33,6 +33,8 @@ class RunSummary:
     fine_tuned_model: str | None = None
     deployment: str | None = None
     account: str | None = None
+    deployment_account: str | None = None
+    """Where the deployment is, when it is another pool account than `account`."""
 
 
 @dataclass(frozen=True)
@@ -221,9 +223,17 @@ class Deployments(Protocol):
     def get(self, name: str) -> RemoteDeployment | None: ...
 
     def create(
-        self, name: str, model: str, sku: str, capacity: int, tags: Mapping[str, str]
+        self,
+        name: str,
+        model: str,
+        sku: str,
+        capacity: int,
+        tags: Mapping[str, str],
+        source: str | None = None,
     ) -> RemoteDeployment:
-        """Starts creating the deployment (the long-running operation is followed by `get`)."""
+        """Starts creating the deployment (the long-running operation is followed by `get`).
+        `source`: the ARM id of the account that trained `model`, when it is another one
+        (cross-region deployment)."""
         ...
 
     def delete(self, name: str) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from shared.pipeline.housekeeping import check_deployment, clean_up_files
 from shared.pipeline.model_admission import admit_run_model
+from shared.pipeline.pool import deployment_services, deployment_source
 from shared.pipeline.protocols import JobSpec, ModelEvaluation, RemoteJob, UploadSource
 from shared.pipeline.services import Services
 from shared.runs.config import default_config
@@ -84,7 +85,7 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
             _create_deployment(run, services, now, earlier)
         case PollDeployment():
             deployment = _deployment(run)
-            remote = services.deployments.get(deployment.name)
+            remote = deployment_services(run, services).deployments.get(deployment.name)
             if remote is None:
                 run.deployment_failed(
                     f"deployment {deployment.name!r} disappeared while being created", now
@@ -93,16 +94,17 @@ def execute(step: Step, run: Run, services: Services, now: datetime, earlier: Cl
                 run.deployment_observed(remote.state, now, remote.error)
         case ProbeChat():
             deployment = _deployment(run)
-            services.chat.complete(deployment.name, PROBE_MESSAGES, max_tokens=16)
+            deployed_on = deployment_services(run, services)
+            deployed_on.chat.complete(deployment.name, PROBE_MESSAGES, max_tokens=16)
             run.deployment_serving(now)
         case DeleteDeployment(reason=reason):
             _delete_deployment(run, services, now, reason)
         case EvaluateModel():
-            _evaluate(run, services, now)
+            _evaluate(run, deployment_services(run, services), now)
         case CleanUpFiles():
             clean_up_files(run, services, now)
         case CheckDeployment():
-            check_deployment(run, services, now)
+            check_deployment(run, deployment_services(run, services), now)
         case _:
             raise TypeError(f"no executor for step {step!r}")
 
@@ -240,11 +242,16 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
     if not model:
         run.deployment_failed("the service named no fine-tuned model to deploy", now)
         return
-    remote = services.deployments.get(deployment.name)
+    # On the run's account, or on the other account the tick chose for it (its model's
+    # source then named), where a retried attempt finds what an earlier one created.
+    deployments = deployment_services(run, services).deployments
+    remote = deployments.get(deployment.name)
     if remote is None:
         tags = {RUN_TAG: run.name}
-        remote = services.deployments.create(
-            deployment.name, model, deployment.sku, deployment.capacity, tags
+        source = deployment_source(run, services)
+        extra = {"source": source} if source is not None else {}
+        remote = deployments.create(
+            deployment.name, model, deployment.sku, deployment.capacity, tags, **extra
         )
         run.deployment_created(model, remote.state, True, now)
         return
@@ -263,6 +270,7 @@ def _create_deployment(run: Run, services: Services, now: datetime, earlier: Cla
 
 def _delete_deployment(run: Run, services: Services, now: datetime, reason: str) -> None:
     deployment = _deployment(run)
+    services = deployment_services(run, services)
     if not deployment.created:
         # Torn down before its creation was recorded: delete only what an interrupted attempt
         # of ours may have created (our tag, our model), never a stranger's deployment.

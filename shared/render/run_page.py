@@ -195,6 +195,7 @@ def _deployment(deployment: Mapping[str, Any] | None) -> str:
         + _facts(
             [
                 ("Name", deployment.get("name")),
+                ("Account", deployment.get("account")),
                 ("State", deployment.get("state")),
                 ("Model", deployment.get("model")),
                 (

@@ -129,6 +129,9 @@ class DeploymentInfo:
     """Why the deployment failed or vanished (the run can be deployed again)."""
     checked_at: datetime | None = None
     """When a deployed run last read its deployment back through ARM."""
+    account: str | None = None
+    """The pool account the deployment is on when it is not the run's own (deployed across
+    accounts, `shared.runs.cross_account`); None: the run's account."""
 
 
 @dataclass

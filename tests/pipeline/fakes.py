@@ -317,6 +317,8 @@ class FakeDeployments:
         self.polls: Counter[str] = Counter()
         self.creating_polls = 1
         self.faults = Faults()
+        self.sources: dict[str, str | None] = {}
+        """The `source` account each deployment named (cross-region deployment)."""
 
     def get(self, name: str) -> RemoteDeployment | None:
         self.faults.check("get")
@@ -330,10 +332,17 @@ class FakeDeployments:
         return remote
 
     def create(
-        self, name: str, model: str, sku: str, capacity: int, tags: Mapping[str, str]
+        self,
+        name: str,
+        model: str,
+        sku: str,
+        capacity: int,
+        tags: Mapping[str, str],
+        source: str | None = None,
     ) -> RemoteDeployment:
         self.faults.check("create")
         self.creates[name] += 1
+        self.sources[name] = source
         self.deployments[name] = RemoteDeployment(name, model, "Creating", dict(tags))
         return self.deployments[name]
 

@@ -104,6 +104,7 @@ SCHEMAS: dict[str, Schema] = {
         deployment=NSTRING,
         links=ref("RunLinks"),
         account=NSTRING,
+        deployment_account=NSTRING,
     ),
     "RunPage": obj(
         ("runs", "continuation"),
@@ -218,6 +219,11 @@ SCHEMAS: dict[str, Schema] = {
                     "expired and POST /runs/{run}/deploy deploys its model again.",
                 },
                 checked_at=NTIME,
+                account={
+                    **NSTRING,
+                    "description": "The pool account the deployment is on: the run's own, or "
+                    "another one when DEPLOY_ACROSS_ACCOUNTS deployed it where there was room.",
+                },
             )
         ),
         retry=nullable(obj(step=STRING, attempts=INTEGER, next_attempt_at=TIME, last_error=STRING)),
@@ -310,7 +316,11 @@ SCHEMAS: dict[str, Schema] = {
         fine_tuned_model=NSTRING,
         failure_reason=NSTRING,
         deployment=obj(
-            ("name", "model", "expires_at"), name=STRING, model=NSTRING, expires_at=NTIME
+            ("name", "model", "expires_at"),
+            name=STRING,
+            model=NSTRING,
+            expires_at=NTIME,
+            account=NSTRING,
         ),
     ),
     "Event": obj(
