@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -235,3 +236,24 @@ def wait_all(stack: Stack, runs: list[str], state: str, timeout: float) -> dict[
         time.sleep(0.3)
     states = {run: view["state"] for run, view in views.items()}
     raise AssertionError(f"not all {state} after {timeout:.0f} s: {states}\n{stack.host.log()}")
+
+
+TRANSITION_LINE = re.compile(r"Run (\S+): (\w+) -> (\w+)")
+
+
+def assert_each_move_logged_once(
+    runs: list[str], views: list[dict[str, Any]], logs: list[str]
+) -> None:
+    """Each run's timeline is consistent, and each of its moves was logged by one host once: a
+    host logs a move only after its save won, so a move logged twice would be a run advanced
+    twice from the same state by two hosts that both believed they made it."""
+    for run, view in zip(runs, views, strict=True):
+        states = assert_timeline_consistent(view)
+        logged = [
+            (match[2], match[3])
+            for log in logs
+            for match in TRANSITION_LINE.finditer(log)
+            if match[1] == run
+        ]
+        assert logged and max(Counter(logged).values()) == 1, logged
+        assert all(start in states and end in states for start, end in logged), logged

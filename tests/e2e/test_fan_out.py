@@ -5,15 +5,14 @@ advance them: no run is advanced twice, none is left out, each pays once."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 
 import pytest
 
 from localdev.azurite import free_port
 from tests.e2e.fault_helpers import (
+    assert_each_move_logged_once,
     assert_paid_once,
-    assert_timeline_consistent,
     log_mark,
     unique,
     wait_for_state,
@@ -23,7 +22,6 @@ from tests.e2e.stack import HostProcess, Stack
 
 pytestmark = pytest.mark.e2e
 
-TRANSITION_LINE = re.compile(r"Run (\S+): (\w+) -> (\w+)")
 FANNED_OUT = re.compile(r"Tick: \d+ active runs, (\d+) due put on the runs queue")
 IN_PROCESS_STEPS = re.compile(r"Tick: \d+ active runs, steps (\{.*?\})")
 QUEUED = re.compile(r"Queued runs: (\d+) advanced, (\d+) stale")
@@ -50,18 +48,7 @@ def test_two_hosts_on_one_runs_queue_advance_each_run_once_and_leave_none_out(
 
     assert_paid_once(stack.emulator, *runs, since=since)
     logs = [stack.host.log(), second.log()]
-    for run, view in zip(runs, views, strict=True):
-        states = assert_timeline_consistent(view)
-        logged = [
-            (match[2], match[3])
-            for log in logs
-            for match in TRANSITION_LINE.finditer(log)
-            if match[1] == run
-        ]
-        # A host logs a move only after its save won: a move logged twice would be a run
-        # advanced twice from the same state.
-        assert logged and max(Counter(logged).values()) == 1, logged
-        assert all(start in states and end in states for start, end in logged), logged
+    assert_each_move_logged_once(runs, views, logs)
     for log in logs:
         assert any(int(due) > 0 for due in FANNED_OUT.findall(log)), "a timer never fanned out"
         assert set(IN_PROCESS_STEPS.findall(log)) <= {"{}"}, "a timer advanced runs itself"

@@ -4,8 +4,6 @@ no progress for STALLED_AFTER_MINUTES is marked stalled and shown so."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -16,8 +14,8 @@ from tests.e2e.fault_helpers import (
     FAST_RECOVERY,
     SAMPLE,
     TICK_LINE,
+    assert_each_move_logged_once,
     assert_paid_once,
-    assert_timeline_consistent,
     log_mark,
     run_view,
     stored_run,
@@ -31,7 +29,6 @@ from tests.e2e.stack import HostProcess, Stack
 
 pytestmark = pytest.mark.e2e
 
-TRANSITION_LINE = re.compile(r"Run (\S+): (\w+) -> (\w+)")
 HOLD_SECONDS = 600.0  # ended by the test, never by the clock
 
 
@@ -79,18 +76,7 @@ def test_two_hosts_ticking_at_once_pay_once_and_record_each_transition_once(
 
     assert_paid_once(stack.emulator, *runs, since=since)
     logs = [stack.host.log(), second.log()]
-    for run, view in zip(runs, views, strict=True):
-        states = assert_timeline_consistent(view)
-        logged = [
-            (match[2], match[3])
-            for log in logs
-            for match in TRANSITION_LINE.finditer(log)
-            if match[1] == run
-        ]
-        # Each host logs a move only after its save won; a move logged twice would be a
-        # transition both hosts believed they made.
-        assert logged and max(Counter(logged).values()) == 1, logged
-        assert all(start in states and end in states for start, end in logged), logged
+    assert_each_move_logged_once(runs, views, logs)
     ticks = [TICK_LINE.findall(log) for log in logs]
     assert all(any(int(active) > 0 for active, _ in found) for found in ticks)  # both worked
     conflicts = sum(int(count) for found in ticks for _, count in found)
