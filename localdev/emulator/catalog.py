@@ -6,13 +6,21 @@ of models fine-tuned from it retire. The emulator measures them against its own 
 that moves the clock past a date sees the account refuse what the real one would.
 A test may pass its own file (`running_emulator(catalog=...)`), e.g. one where the default
 model is retired.
+
+The calendar is replayed from today: every date moves forward by the days since the file's
+`checked_on` (`Catalog.shift_days`), so the emulated account offers today what the real one
+offered the day the catalog was checked, and a clone's tests meet the same account next year as
+today (without it, the whole suite would fail once gpt-4o-mini's fine-tuning retires on the
+real calendar). What the emulator answers and compares are the moved dates; `Catalog.day` gives
+the moved date of a day the docs name. Check the docs again and move `checked_on` to see the
+account as it is then.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +57,25 @@ class Catalog:
 
     models: tuple[BaseModel, ...]
     checked_on: str = ""
+    shift_days: int = 0
+    """How far every date of the file was moved: the days from `checked_on` to the load."""
 
     @classmethod
-    def load(cls, path: Path = CATALOG_FILE) -> Catalog:
+    def load(cls, path: Path = CATALOG_FILE, today: date | None = None) -> Catalog:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(tuple(_model(item) for item in data["models"]), str(data.get("checked_on", "")))
+        checked_on = str(data.get("checked_on", ""))
+        shift = _days_since(checked_on, today or datetime.now(UTC).date())
+        models = tuple(_model(item, shift) for item in data["models"])
+        return cls(models, checked_on, shift)
+
+    def day(self, text: str) -> str:
+        """The moved date (YYYY-MM-DD) of a day the file names, as the account shows it."""
+        moved = datetime.strptime(text, "%Y-%m-%d").date() + timedelta(days=self.shift_days)
+        return moved.isoformat()
+
+    def unix(self, text: str) -> int:
+        """The moved date of a day the file names, as unix time (midnight UTC)."""
+        return _unix(self.day(text)) or 0
 
     def base_model(self, model_id: str) -> BaseModel | None:
         return next((m for m in self.models if m.id == model_id), None)
@@ -91,19 +113,34 @@ def base_model_for_arm(name: str, version: str | None) -> BaseModel | None:
     return DEFAULT_CATALOG.base_model_for_arm(name, version)
 
 
-def _model(item: dict[str, Any]) -> BaseModel:
+def _model(item: dict[str, Any], shift_days: int) -> BaseModel:
+    def moved(day: str | None) -> int | None:
+        when = _unix(day)
+        return None if when is None else when + shift_days * DAY_SECONDS
+
     return BaseModel(
         id=item["id"],
         arm_name=item["arm_name"],
         version=item["version"],
         fine_tunable=bool(item["fine_tune"]),
-        created_at=_unix(item["created"]) or 0,
-        inference_retires_at=_unix(item.get("retires")),
-        fine_tune_retires_at=_unix(item.get("fine_tune_retires")),
+        created_at=moved(item["created"]) or 0,
+        inference_retires_at=moved(item.get("retires")),
+        fine_tune_retires_at=moved(item.get("fine_tune_retires")),
         arm_format=item.get("arm_format", "OpenAI"),
         lifecycle_status=item.get("lifecycle", "generally-available"),
-        tuned_retires_at=_unix(item.get("fine_tuned_retires")),
+        tuned_retires_at=moved(item.get("fine_tuned_retires")),
     )
+
+
+DAY_SECONDS = 24 * 3600
+
+
+def _days_since(checked_on: str, today: date) -> int:
+    """Whole days from `checked_on` to `today`; 0 for a file without the date (or one ahead)."""
+    if not checked_on:
+        return 0
+    checked = datetime.strptime(checked_on, "%Y-%m-%d").date()
+    return max(0, (today - checked).days)
 
 
 def _unix(day: str | None) -> int | None:

@@ -81,6 +81,11 @@ class Emulator:
         self.ca_cert_path = Path()
 
     @property
+    def catalog(self) -> catalog.Catalog:
+        """The account's models, with their dates as it shows them (`Catalog.day`)."""
+        return self._state.catalog
+
+    @property
     def account_id(self) -> str:
         """The ARM id of the emulated account."""
         return account_path(self._state)

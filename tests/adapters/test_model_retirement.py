@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
 from localdev.emulator import Emulator, Timings, running_emulator
-from localdev.emulator.catalog import CATALOG_FILE
+from localdev.emulator.catalog import CATALOG_FILE, Catalog
 from shared.adapters.event_table import TableEventStore
 from shared.bootstrap import build_services
 from shared.pipeline import advance_runs, get_run, handle_dropped_blob
@@ -35,10 +35,14 @@ NO_DEPLOY = {"hyperparameters": {"n_epochs": 1}, "deploy": {"enabled": False}}
 
 
 def catalog_where(tmp: Path, **changes: dict[str, str]) -> Path:
-    """The dated catalog with some models' dates changed (`id=dict(field=date)`)."""
+    """The dated catalog with some models' dates changed (`id=dict(field=date)`), each given as
+    the account is to show it: the file's calendar is replayed from today, so each is written
+    back by as many days as the account will move it (`localdev.emulator.catalog`)."""
     data = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    back = timedelta(days=Catalog.load().shift_days)
     for model in data["models"]:
-        model.update(changes.get(model["id"], {}))
+        for field, day in changes.get(model["id"], {}).items():
+            model[field] = (date.fromisoformat(day) - back).isoformat()
     path = tmp / "catalog.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -172,11 +176,12 @@ def test_the_emulators_clock_past_a_retirement_turns_a_run_away(azurite) -> None
     clock = StoppableClock()
     with running_emulator(timings=Timings.fast(), clock=clock) as emulator:
         services = services_on(azurite, emulator)
-        clock.advance(max(0.0, 1807660800 - clock()) + 24 * 3600)  # past 2027-04-14
+        retired = emulator.catalog.day("2027-04-14")
+        clock.advance(max(0.0, emulator.catalog.unix("2027-04-14") - clock()) + 24 * 3600)
         run = unique("too-late")
         drop_run(services, azurite, run, json.dumps({"model": TUNABLE}))
         record = tick_until(services, run, S.FAILED)
-    assert "its fine-tuning retirement date: 2027-04-14" in record.failure_reason
+    assert f"its fine-tuning retirement date: {retired}" in record.failure_reason
     assert DEFAULT in record.failure_reason  # still offered: the docs give it no date
 
 

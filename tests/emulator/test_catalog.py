@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openai
@@ -53,7 +54,7 @@ def test_the_data_plane_lists_each_models_capabilities_and_retirement(emulator) 
     mini = models["gpt-4o-mini-2024-07-18"]
     # Retired as a base model on 2026-10-01; training goes on for existing customers.
     assert mini["capabilities"]["inference"] is False
-    assert mini["deprecation"]["fine_tune"] == 1806537600  # 2027-04-01
+    assert mini["deprecation"]["fine_tune"] == emulator.catalog.unix("2027-04-01")
     assert models["gpt-oss-20b"]["capabilities"]["fine_tune"] is True
     assert models["gpt-5-2025-08-07"]["capabilities"]["fine_tune"] is False
 
@@ -62,12 +63,16 @@ def test_arm_lists_the_models_of_a_region_and_of_the_account(emulator) -> None:
     arm = arm_client(emulator)
     region = {m.model.name: m.model for m in arm.models.list("swedencentral")}
     assert region["gpt-4o-mini"].lifecycle_status == "Deprecated"
-    assert region["gpt-4o-mini"].deprecation.fine_tune.startswith("2027-04-01")
+    assert region["gpt-4o-mini"].deprecation.fine_tune.startswith(
+        emulator.catalog.day("2027-04-01")
+    )
     assert region["gpt-oss-20b"].finetune_capabilities
     account = {
         m.name: m for m in arm.accounts.list_models(emulator.resource_group, emulator.account_name)
     }
-    assert account["gpt-4.1-mini"].deprecation.inference.startswith("2026-10-14")
+    assert account["gpt-4.1-mini"].deprecation.inference.startswith(
+        emulator.catalog.day("2026-10-14")
+    )
     assert not account["gpt-5"].finetune_capabilities
 
 
@@ -79,7 +84,8 @@ def test_a_retired_base_model_is_not_deployed(emulator) -> None:
             deployment_of("gpt-4o-mini", "2024-07-18"),
         ).result()  # fmt: skip
     assert refused.value.error.code == "ServiceModelDeprecated"
-    assert "has been deprecated since 10/01/2026" in refused.value.error.message
+    since = date.fromisoformat(emulator.catalog.day("2026-10-01"))
+    assert f"has been deprecated since {since:%m/%d/%Y}" in refused.value.error.message
 
 
 def test_a_fine_tuned_model_is_trained_further_and_refused_once_its_base_retires(
@@ -98,16 +104,18 @@ def test_a_fine_tuned_model_is_trained_further_and_refused_once_its_base_retires
     assert second.model == tuned
     assert finished_job(client, second.id).fine_tuned_model.startswith(f"{TUNABLE}.ft-")
 
-    clock.advance(max(0.0, 1807660800 - clock()) + DAY)  # past 2027-04-14
+    retired = emulator.catalog.day("2027-04-14")
+    clock.advance(max(0.0, emulator.catalog.unix("2027-04-14") - clock()) + DAY)
     with pytest.raises(openai.BadRequestError) as refused:
         client.fine_tuning.jobs.create(model=TUNABLE, training_file=training)
-    assert f"fine-tuning of {TUNABLE} retired on 2027-04-14" in refused.value.message
+    assert f"fine-tuning of {TUNABLE} retired on {retired}" in refused.value.message
     with pytest.raises(openai.BadRequestError):
         client.fine_tuning.jobs.create(model=tuned, training_file=training)
 
 
 def test_a_test_may_bring_its_own_catalog(tmp_path: Path) -> None:
     data = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    data["checked_on"] = datetime.now(UTC).date().isoformat()  # as of today: no date moves
     for model in data["models"]:
         if model["id"] == "gpt-oss-20b":
             model["fine_tune_retires"] = "2026-01-01"

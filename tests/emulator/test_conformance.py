@@ -36,7 +36,7 @@ from tests.emulator.helpers import (
 )
 
 Answers = dict[str, tuple[str, Any]]  # label -> (definition, JSON body)
-RETIRED_FINE_TUNING = 1806537600  # 2027-04-01 UTC: gpt-4o-mini's fine-tuning retires
+RETIRED_FINE_TUNING = "2027-04-01"  # gpt-4o-mini's fine-tuning retires (the catalog's day)
 
 
 def _json(response: Any) -> Any:
@@ -151,7 +151,8 @@ def _arm_answers(emulator: Emulator, fine_tuned_model: str) -> Answers:
 
 def _answers_past_retirement(emulator: Emulator, clock: StoppableClock) -> Answers:
     """Answers once the clock is past gpt-4o-mini's fine-tuning retirement (2027-04-01)."""
-    clock.advance(max(0.0, RETIRED_FINE_TUNING - clock()) + 3600)
+    retired = emulator.catalog.unix(RETIRED_FINE_TUNING)
+    clock.advance(max(0.0, retired - clock()) + 3600)
     jobs = "/openai/fine_tuning/jobs"
     refused = raw(emulator, "POST", jobs, body={"model": BASE_MODEL, "training_file": "file-x"})
     return {
@@ -255,15 +256,16 @@ def test_chat_answers_validate_as_the_openai_chat_completion(answers) -> None:
 
 
 def test_the_catalog_answers_say_what_retired(answers) -> None:
-    data, arm, _ = answers
+    data, arm, emulator = answers
+    retired = emulator.catalog.day(RETIRED_FINE_TUNING)
     mini = next(m for m in data["models"][1]["data"] if m["id"] == BASE_MODEL)
     assert mini["capabilities"]["fine_tune"] is True and mini["deprecation"]["fine_tune"] > 0
     after = next(m for m in data["models after retirement"][1]["data"] if m["id"] == BASE_MODEL)
     assert after["capabilities"]["fine_tune"] is False
     refused = data["error fine-tuning retired"][1]["error"]
-    assert "retired on 2027-04-01" in refused["message"]
+    assert f"retired on {retired}" in refused["message"]
     assert arm["ARM error retired model"][1]["error"]["code"] == "ServiceModelDeprecated"
     listed = {m["model"]["name"]: m["model"] for m in arm["location models"][1]["value"]}
     assert listed["gpt-4o-mini"]["lifecycleStatus"] == "Deprecated"
-    assert listed["gpt-4o-mini"]["deprecation"]["fineTune"].startswith("2027-04-01")
+    assert listed["gpt-4o-mini"]["deprecation"]["fineTune"].startswith(retired)
     assert listed["gpt-oss-20b"]["finetuneCapabilities"]
