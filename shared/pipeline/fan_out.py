@@ -5,7 +5,6 @@ spreads the work over its instances (the queue is the distributed engine; no sch
     FanOut(queue, above_runs)              where, and from how many due runs (`Services.fan_out`)
     is_due(run, now, policy)               whether a tick has anything to do for the run
     put_on_queue(work, fan_out, now)       the due runs, grouped by account, as messages
-    account_services(services, account)    the services a queued run of `account` goes on with
 
 The tick still does what needs the whole picture (placing new runs on accounts, counting each
 account once, the admission decisions) and sends those decisions with the runs; each queued run
@@ -65,14 +64,6 @@ def put_on_queue(work: Sequence[Work], fan_out: FanOut, now: datetime, workers: 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="fan-out") as pool:
         list(pool.map(fan_out.queue.send, messages))
     return len(messages)
-
-
-def account_services(services: Services, account: str | None) -> Services:
-    """The services of a queued run's account (raises `AccountGone` for one left the pool)."""
-    pool = services.accounts
-    if pool is None or account is None:
-        return services
-    return pool.services_for(account)
 
 
 def _account_name(run: Run, services: Services) -> str | None:

@@ -78,11 +78,16 @@ def account_of(run: Run, services: Services) -> str | None:
 
 def services_of(run: Run, services: Services) -> Services:
     """The services `run`'s steps use (raises `AccountGone` for an account left the settings)."""
+    return services_on(account_of(run, services), services)
+
+
+def services_on(account: str | None, services: Services) -> Services:
+    """The services of pool account `account`; `services` themselves without a pool or an
+    account (raises `AccountGone` for an account left the settings)."""
     pool = services.accounts
-    name = account_of(run, services)
-    if pool is None or name is None:
+    if pool is None or account is None:
         return services
-    return pool.services_for(name)
+    return pool.services_for(account)
 
 
 class RoutedModelCalls:
@@ -114,12 +119,10 @@ def deployment_services(run: Run, services: Services) -> Services:
     touches the deployment (create, read-back, probe, chat, evaluation, check, teardown) uses
     these, so a retried step finds what it created there. Raises `AccountGone` for an account
     that left the settings."""
-    own = services_of(run, services)
-    pool = services.accounts
     where = run.deployment.account if run.deployment is not None else None
-    if pool is None or where is None or where == account_of(run, services):
-        return own
-    return pool.services_for(where)
+    if where is None or where == account_of(run, services):
+        return services_of(run, services)
+    return services_on(where, services)
 
 
 def deployment_source(run: Run, services: Services) -> str | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import logging
 from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from shared.errors import (
     ConcurrentUpdate,
@@ -24,9 +26,9 @@ from shared.errors import (
     TransientServiceError,
 )
 from shared.pipeline import placement
-from shared.pipeline.fan_out import account_services, is_due, put_on_queue
+from shared.pipeline.fan_out import is_due, put_on_queue
 from shared.pipeline.model_admission import note_deployed_retirement
-from shared.pipeline.pool import AccountGone
+from shared.pipeline.pool import AccountGone, services_on
 from shared.pipeline.run_messages import QueuedRun, from_message
 from shared.pipeline.services import Services
 from shared.pipeline.steps import execute
@@ -47,6 +49,7 @@ from shared.runs.plan import (
 from shared.runs.record import Run
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_STEPS_PER_RUN = 8
 # Steps that take room on the account: a refusal for a full quota sends the run back to waiting.
@@ -95,7 +98,6 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
     later with backoff; they fail the run only past the retry policy's limit.
     """
     summary = TickSummary()
-    unexpected: list[Exception] = []
     # Runs are independent (each save is checked by its ETag), so a tick advances several at
     # once: with 1,000 active runs and ~50 ms per Azure call, one at a time overruns the
     # schedule. The steps of one run stay in order on one worker.
@@ -118,13 +120,9 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
                 summary.messages,
             )
             return summary
-    with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="tick") as pool:
-        for part, error in pool.map(
-            lambda item: _advance_one(item[0], item[1], now, item[2]), work
-        ):
-            summary.add(part)
-            if error is not None:
-                unexpected.append(error)
+    summary, unexpected = _advance_all(
+        work, lambda item: _advance_one(item[0], item[1], now, item[2]), services, "tick"
+    )
     logger.info(
         "Tick: %s active runs, steps %s, %s transitions, %s conflicts, %s retries",
         summary.runs,
@@ -133,8 +131,8 @@ def advance_runs(services: Services, now: datetime) -> TickSummary:
         summary.conflicts,
         summary.retries,
     )
-    if unexpected:
-        raise unexpected[0]
+    if unexpected is not None:
+        raise unexpected
     return summary
 
 
@@ -147,13 +145,9 @@ def advance_queued(services: Services, message: str | bytes, now: datetime) -> T
     `InvalidInput` (retrying would not mend it).
     """
     queued = from_message(message)
-    summary = TickSummary()
-    unexpected: list[Exception] = []
-    with ThreadPoolExecutor(services.policy.tick_workers, thread_name_prefix="queued") as pool:
-        for part, error in pool.map(lambda item: _advance_queued(item, services, now), queued):
-            summary.add(part)
-            if error is not None:
-                unexpected.append(error)
+    summary, unexpected = _advance_all(
+        queued, lambda item: _advance_queued(item, services, now), services, "queued"
+    )
     logger.info(
         "Queued runs: %s advanced, %s stale, steps %s, %s transitions, %s conflicts",
         summary.runs,
@@ -162,9 +156,28 @@ def advance_queued(services: Services, message: str | bytes, now: datetime) -> T
         summary.transitions,
         summary.conflicts,
     )
-    if unexpected:
-        raise unexpected[0]
+    if unexpected is not None:
+        raise unexpected
     return summary
+
+
+def _advance_all(
+    items: Sequence[T],
+    advance: Callable[[T], tuple[TickSummary, Exception | None]],
+    services: Services,
+    name: str,
+) -> tuple[TickSummary, Exception | None]:
+    """Advances every item, `tick_workers` at a time; the summed summary, and the first error
+    no run expected, for the caller to raise once it has logged what the others did."""
+    summary = TickSummary()
+    unexpected: Exception | None = None
+    workers = services.policy.tick_workers
+    with ThreadPoolExecutor(workers, thread_name_prefix=name) as pool:
+        for part, error in pool.map(advance, items):
+            summary.add(part)
+            if unexpected is None:
+                unexpected = error
+    return summary, unexpected
 
 
 def _advance_queued(
@@ -175,7 +188,7 @@ def _advance_queued(
         logger.info("Run %s changed since its tick; left for the next one", item.name)
         return TickSummary(stale=1), None
     try:
-        account = account_services(services, item.account)
+        account = services_on(item.account, services)
     except AccountGone as exc:
         logger.info("Run %s: %s; the next tick records it", item.name, exc)
         return TickSummary(stale=1), None
